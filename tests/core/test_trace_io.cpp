@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -63,7 +64,7 @@ TEST(TraceIo, EveryTruncationIsAnInputError) {
   write_trace(small_trace(), path);
   const std::string full = file_bytes(path);
   // Every prefix (sampled densely at the header, sparsely in the arrays) must be rejected cleanly.
-  for (std::size_t n = 0; n < full.size(); n += (n < 200 ? 1 : 97)) {
+  for (std::size_t n = 0; n < full.size(); n += (n < 80 ? 1 : 211)) {
     write_bytes(path, full.substr(0, n));
     EXPECT_THROW(read_trace(path), InputError) << "prefix of " << n << " bytes";
   }
@@ -76,12 +77,29 @@ TEST(TraceIo, CorruptHeaderFieldsAreRejected) {
   const auto path = temp_path("corrupt.trace");
   write_trace(small_trace(), path);
   const std::string full = file_bytes(path);
-  // Flip each byte of the fixed header (magic, version, E, k, layer count) to 0xFF in turn.
-  for (std::size_t i = 0; i < 24; ++i) {
+  // Header layout (docs/formats/trace.md): magic[8], version u32 @8, E i32 @12, k i32 @16, layers i32 @20.
+  auto with_int = [&](std::size_t offset, std::int32_t v) {
     std::string bad = full;
-    bad[i] = char(0xFF);
-    write_bytes(path, bad);
-    EXPECT_THROW(read_trace(path), InputError) << "byte " << i;
+    std::memcpy(bad.data() + offset, &v, sizeof v);
+    return bad;
+  };
+  std::string bad_magic = full;
+  bad_magic[3] = 'X';
+  for (const auto& [what, bytes] : std::vector<std::pair<const char*, std::string>>{
+           {"magic", bad_magic},
+           {"version 2", with_int(8, 2)},
+           {"E = 0", with_int(12, 0)},
+           {"E < 0", with_int(12, -5)},
+           {"E smaller than the ids", with_int(12, 4)},
+           {"k = 0", with_int(16, 0)},
+           {"k > E", with_int(16, 17)},
+           {"k = 5 misaligns the arrays", with_int(16, 5)},
+           {"0 layers", with_int(20, 0)},
+           {"huge layer count", with_int(20, 0x7FFFFFFF)},
+           {"huge model string", with_int(24, 0x7FFFFFFF)},
+       }) {
+    write_bytes(path, bytes);
+    EXPECT_THROW(read_trace(path), InputError) << what;
   }
   std::remove(path.c_str());
 }
