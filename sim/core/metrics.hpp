@@ -10,11 +10,15 @@
 namespace occult {
 
 struct ByteSummary {
-  std::int64_t total = 0;           // remote bytes (the diagonal excluded)
-  std::int64_t max_send = 0;        // most bytes sent by one device
-  std::int64_t max_recv = 0;        // most bytes received by one device
-  std::int64_t intra_node = 0;      // remote bytes between devices of one node
-  std::int64_t inter_node = 0;      // bytes crossing the network
+  std::int64_t total = 0;       // remote bytes (the diagonal excluded)
+  std::int64_t max_send = 0;    // most bytes sent by one device
+  std::int64_t max_recv = 0;    // most bytes received by one device
+  std::int64_t intra_node = 0;  // remote bytes between devices of one node
+  std::int64_t inter_node = 0;  // bytes crossing the network
+  // Per link class: the most bytes one device sends / receives over NVLink-class (same node) and
+  // network-class (other node) links.
+  std::int64_t max_send_intra = 0, max_recv_intra = 0;
+  std::int64_t max_send_inter = 0, max_recv_inter = 0;
 };
 
 struct LayerMetrics {
@@ -26,12 +30,22 @@ struct LayerMetrics {
   ByteSummary bytes_standard, bytes_occult, bytes_hierarchical;  // dispatch; combine is the same
   std::vector<std::int64_t> tokens_per_device;  // (token, expert) pairs landing on each device
   double load_imbalance = 0;                    // max / mean of tokens_per_device
+  std::int64_t pairs = 0;                       // (token, expert) pairs routed (pruned slots excluded)
 };
 
+struct CommPlan;
+// Remote bytes of one direction of a plan, over all its stages (bytes = rows * row_bytes).
+ByteSummary summarize_bytes(const CommPlan& plan);
+
+// One pass over the layer's tokens. ct_standard is mean_t |S_t| (= k unless pruning dropped
+// slots); intra_ratio divides by |S_t|(|S_t|-1)/2 per token (= k(k-1)/2 unpruned). Replicas are
+// resolved by routing_resolve.hpp. E is placement.device_of.size(). Throws InputError for ids
+// outside [0, E) and for placements outside the cluster.
 LayerMetrics analyze_layer(const LayerRouting& routing, const LayerPlacement& placement,
                            const ClusterShape& shape, std::int64_t row_bytes);
 
-// Token-weighted means over layers; byte totals summed; max fields take the max.
+// Token-weighted means over layers; byte totals, tokens_per_device and pairs summed; max fields
+// (max_*, load_imbalance) take the max over layers; layer is -1.
 LayerMetrics aggregate_layers(const std::vector<LayerMetrics>& layers);
 
 }  // namespace occult
