@@ -28,5 +28,8 @@ const std::vector<std::string>& model_preset_names();
 ModelConfig model_preset(const std::string& name);
 // Checks ranges (k <= E, sizes > 0); throws InputError with `where` as file context.
 void validate_model(const ModelConfig& m, const std::string& where);
+// A custom model from a TOML file (fields as in ModelConfig; `preset = "name"` starts from a preset);
+// throws InputError with the line and field at fault. Format: docs/traces.md.
+ModelConfig load_model_file(const std::string& path);
 
 }  // namespace occult

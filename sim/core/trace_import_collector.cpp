@@ -1,0 +1,135 @@
+#include "sim/core/trace_import_collector.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "sim/core/error.hpp"
+
+namespace occult::detail {
+namespace {
+constexpr int kMaxLayer = 1'000'000;
+constexpr int kMaxTopK = 1024;
+constexpr std::int64_t kMaxExpertId = (1 << 20) - 1;
+}  // namespace
+
+void RoutingCollector::begin_file(const std::string& path) {
+  file_ = path;
+  segments_.clear();
+}
+
+void RoutingCollector::bad(long line, const std::string& field, const std::string& message) {
+  if (!opts_.skip_bad) throw InputError(file_, line, field, message);
+  if (report_.bad_records++ == 0) report_.first_bad = InputError(file_, line, field, message).what();
+}
+
+void RoutingCollector::add(int layer, std::span<const std::int64_t> ids, std::span<const double> weights,
+                           long line) {
+  if (layer < 0 || layer > kMaxLayer)
+    return bad(line, "layer", "must be in [0, " + std::to_string(kMaxLayer) + "]");
+  const int want_k = opts_.top_k > 0 ? opts_.top_k : top_k_;
+  if (ids.empty() || ids.size() > std::size_t(kMaxTopK))
+    return bad(line, "topk_ids", "needs 1 to " + std::to_string(kMaxTopK) + " expert ids");
+  if (want_k > 0 && ids.size() != std::size_t(want_k))
+    return bad(line, "topk_ids",
+               "has " + std::to_string(ids.size()) + " ids but k is " + std::to_string(want_k) +
+                   (opts_.top_k > 0 ? "" : " (from the first record)"));
+  const std::int64_t id_limit = opts_.experts > 0 ? opts_.experts : kMaxExpertId + 1;
+  for (std::size_t j = 0; j < ids.size(); ++j) {
+    const std::string field = "topk_ids[" + std::to_string(j) + "]";
+    if (ids[j] < 0) return bad(line, field, "negative expert id " + std::to_string(ids[j]));
+    if (ids[j] >= id_limit)
+      return bad(line, field,
+                 "expert id " + std::to_string(ids[j]) + " >= E = " + std::to_string(id_limit) +
+                     (opts_.experts > 0 ? " (from --experts/--model)" : ""));
+    for (std::size_t i = 0; i < j; ++i)
+      if (ids[i] == ids[j]) return bad(line, field, "expert " + std::to_string(ids[j]) + " listed twice");
+  }
+  if (!weights.empty()) {
+    if (weights.size() != ids.size())
+      return bad(
+          line, "topk_weights",
+          "has " + std::to_string(weights.size()) + " weights for " + std::to_string(ids.size()) + " ids");
+    for (std::size_t j = 0; j < weights.size(); ++j)
+      if (!std::isfinite(weights[j]) || weights[j] < 0 || weights[j] > 3.4e38)
+        return bad(line, "topk_weights[" + std::to_string(j) + "]", "must be a finite number >= 0");
+  }
+  auto [seg, fresh] = segments_.try_emplace(layer);
+  LayerData& data = layers_[layer];
+  if (fresh) {
+    seg->second.start_token = std::int64_t(data.experts.size()) / std::max(1, int(ids.size()));
+    seg->second.weighted = !weights.empty();
+  } else if (seg->second.weighted != !weights.empty()) {
+    return bad(line, "topk_weights",
+               seg->second.weighted ? "missing, but earlier records of this layer have weights"
+                                    : "present, but earlier records of this layer have none");
+  }
+
+  // Record accepted.
+  if (top_k_ == 0) top_k_ = int(ids.size());
+  ++report_.records;
+  scratch_.assign(ids.begin(), ids.end());
+  std::sort(scratch_.begin(), scratch_.end());
+  Segment& s = seg->second;
+  if (fresh) s.first_set = scratch_;
+  if (s.run_open && scratch_ == s.first_set)
+    ++s.leading_run;
+  else
+    s.run_open = false;
+  for (std::size_t j = 0; j < ids.size(); ++j) {
+    data.experts.push_back(std::int32_t(ids[j]));
+    data.weights.push_back(weights.empty() ? 1.0f / float(ids.size()) : float(weights[j]));
+    max_id_ = std::max(max_id_, ids[j]);
+  }
+  data.any_weights |= !weights.empty();
+}
+
+void RoutingCollector::end_file() {
+  for (auto& [layer, s] : segments_) {
+    if (opts_.keep_degenerate || s.leading_run < opts_.degenerate_min_run) continue;
+    LayerData& data = layers_[layer];
+    const auto from = std::ptrdiff_t(s.start_token * top_k_);
+    const auto to = from + std::ptrdiff_t(s.leading_run * top_k_);
+    data.experts.erase(data.experts.begin() + from, data.experts.begin() + to);
+    data.weights.erase(data.weights.begin() + from, data.weights.begin() + to);
+    report_.degenerate_dropped += s.leading_run;
+    report_.drops.push_back({file_, layer, s.leading_run, s.first_set});
+  }
+  segments_.clear();
+}
+
+Trace RoutingCollector::finish() {
+  if (layers_.empty() || top_k_ == 0) {
+    std::string why = report_.bad_records > 0 ? " (all " + std::to_string(report_.bad_records) +
+                                                    " records were bad; first: " + report_.first_bad + ")"
+                                              : "";
+    throw InputError(file_, 0, "", "no routing records found" + why);
+  }
+  Trace t;
+  t.top_k = top_k_;
+  t.model = opts_.model;
+  if (opts_.experts > 0) {
+    t.num_experts = opts_.experts;
+  } else {
+    t.num_experts = int(max_id_ + 1);
+    report_.experts_inferred = true;
+  }
+  if (t.top_k > t.num_experts)
+    throw InputError(file_, 0, "topk_ids",
+                     "k = " + std::to_string(t.top_k) +
+                         " exceeds the inferred E = " + std::to_string(t.num_experts) + "; pass --experts");
+  for (auto& [layer, data] : layers_) {
+    if (data.experts.empty())
+      throw InputError(file_, 0, "layer " + std::to_string(layer),
+                       "every record was a degenerate start-up record; nothing left (see --keep-degenerate)");
+    LayerRouting l;
+    l.layer = layer;
+    l.top_k = top_k_;
+    l.experts = std::move(data.experts);
+    if (data.any_weights) l.weights = std::move(data.weights);
+    t.layers.push_back(std::move(l));
+  }
+  layers_.clear();
+  return t;
+}
+
+}  // namespace occult::detail
