@@ -1,5 +1,156 @@
-// PLACEHOLDER: replaced by the real GPU commands.
+// The GPU subcommands of `occult` (built when CUDA is found): gpu-run and calibrate.
+#include <iostream>
+
+#include "backend/calibrate.hpp"
+#include "backend/gpu_report.hpp"
+#include "backend/job_setup.hpp"
+#include "backend/provenance.hpp"
 #include "sim/cli/commands.hpp"
+#include "sim/core/calibration.hpp"
+#include "sim/core/model.hpp"
+
 namespace occult::cli {
-void add_gpu_commands(CLI::App& app) { app.add_subcommand("calibrate", "(not yet built)"); }
+namespace {
+
+std::string preset_list() {
+  std::string s;
+  for (const auto& n : model_preset_names()) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
+void add_gpu_run(CLI::App& app) {
+  auto a = std::make_shared<gpu::RunArgs>();
+  auto json = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand(
+      "gpu-run",
+      "Run one MoE layer on the local GPUs (CUDA + NCCL), check it and time it.\n"
+      "Executes the plan the simulator runs (build_plan): layout, count exchange (checked against the\n"
+      "plan), pack, dispatch all-to-all-v, sparse expert FFN, combine, unpack-reduce; with --train also\n"
+      "the backward pass. Each strategy is checked against the fp32 CPU reference on sample tokens and\n"
+      "against the other strategy, then timed per phase (median of --iters, slowest rank). A plain NCCL\n"
+      "all-to-all of the standard payload is timed alongside. One process per GPU under mpirun (the\n"
+      "design, any number of nodes), or one process with a thread per GPU when started without mpirun.\n"
+      "The NCCL path follows the environment: NVLink by default, host-staged with NCCL_P2P_DISABLE=1,\n"
+      "sockets with NCCL_P2P_DISABLE=1 NCCL_SHM_DISABLE=1.\n"
+      "Example: occult gpu-run --model olmoe-1b-7b --tokens 4096 --train\n"
+      "         mpirun -np 2 occult gpu-run --model deepseek-v3 --tokens 128 --comm-only --json");
+  cmd->add_option(
+      "scenario", a->scenario,
+      "Scenario file (scenarios/*.toml): model, tokens per device, devices, strategies, placement, "
+      "routing; flags given here override it");
+  cmd->add_option("--model", a->model, "Model preset (" + preset_list() + ")")
+      ->default_val(a->model)
+      ->each([a](const std::string&) { a->set_model = true; });
+  cmd->add_option("--tokens", a->tokens, "Tokens per GPU in the layer")
+      ->default_val(a->tokens)
+      ->each([a](const std::string&) { a->set_tokens = true; });
+  cmd->add_option("--gpus", a->gpus,
+                  "GPUs (ranks) the plan is for; default: the mpirun world, else every visible GPU. A count "
+                  "that the launch cannot provide is an error")
+      ->each([a](const std::string&) { a->set_gpus = true; });
+  cmd->add_option("--strategies", a->strategies, "Strategies to run: standard, occult (comma-separated)")
+      ->delimiter(',')
+      ->default_str("standard,occult")
+      ->each([a](const std::string&) { a->set_strategies = true; });
+  cmd->add_option("--placement", a->placement, "contiguous, round-robin, or a placement .json (occult place)")
+      ->default_val(a->placement)
+      ->each([a](const std::string&) { a->set_placement = true; });
+  cmd->add_option("--trace", a->trace, "Routing trace (occult trace import/gen); default: synthetic routing");
+  cmd->add_option("--layer", a->layer, "Layer of the trace to run")->default_val(a->layer);
+  cmd->add_option("--skew", a->skew, "Synthetic routing: Zipf exponent of expert popularity")
+      ->default_val(a->skew);
+  cmd->add_option("--affinity", a->affinity, "Synthetic routing: co-activation affinity in [0, 1]")
+      ->default_val(a->affinity);
+  cmd->add_option("--seed", a->seed,
+                  "Seed of routing, inputs and weights (results are deterministic under it)")
+      ->default_val(a->seed)
+      ->each([a](const std::string&) { a->set_seed = true; });
+  cmd->add_flag("--train", a->train, "Also run the backward pass (training)")->each([a](const std::string&) {
+    a->set_train = true;
+  });
+  cmd->add_flag("--comm-only", a->comm_only,
+                "Dispatch and combine only (no expert FFN): the communication benchmark; the check is then "
+                "exact (each token gets back the sum of its distinct rows)");
+  cmd->add_flag("--no-plain", a->no_plain, "Skip the plain NCCL all-to-all of the standard payload");
+  cmd->add_option("--iters", a->iters, "Timed iterations (median reported)")->default_val(a->iters);
+  cmd->add_option("--warmup", a->warmup, "Untimed iterations first")->default_val(a->warmup);
+  cmd->add_option("--check-tokens", a->check_tokens,
+                  "Sample tokens per GPU checked against the CPU reference")
+      ->default_val(a->check_tokens);
+  cmd->add_option("--max-tokens", a->max_tokens,
+                  "Buffer capacity in tokens per GPU (0: fit the run); more tokens than this is an error")
+      ->default_val(a->max_tokens);
+  cmd->add_option("--timeout", a->timeout_s, "Seconds before a stuck NCCL operation is aborted")
+      ->default_val(a->timeout_s);
+  cmd->add_flag("--json", *json, "Print one JSON document on stdout");
+  cmd->callback([a, json] {
+    const gpu::GpuJob job = gpu::make_job(*a);
+    const std::string path = gpu::link_class_from_env();
+    const gpu::JobResult r = gpu::run_job(job);
+    if (*json) {
+      std::cout << gpu::job_to_json(job, r, path).dump(2) << "\n";
+    } else {
+      gpu::print_job(std::cout, job, r, path);
+    }
+    std::cout.flush();
+    if (!gpu::job_passed(r)) {
+      std::cerr << "occult: gpu-run: check FAILED (outputs outside tolerance " << gpu::kTolerance
+                << " or unwritten elements)\n";
+      std::exit(1);
+    }
+  });
+}
+
+void add_calibrate(CLI::App& app) {
+  auto o = std::make_shared<gpu::CalibrateOptions>();
+  auto out = std::make_shared<std::string>();
+  auto link_only = std::make_shared<bool>(false);
+  auto json = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand(
+      "calibrate",
+      "Measure the local GPUs into a calibration profile for the simulator (DESIGN.md 7).\n"
+      "Communication: NCCL all-to-all-v time against message size (4 KiB up to 1 GiB per peer) on each\n"
+      "path, one child process per path because NCCL reads its environment once: nvlink (default),\n"
+      "pcie (NCCL_P2P_DISABLE=1, host-staged), network (NCCL_P2P_DISABLE=1 NCCL_SHM_DISABLE=1, sockets);\n"
+      "each is fitted to a latency (smallest message) and a bandwidth (largest). Compute: the sparse expert\n"
+      "FFN against rows per expert (64..4096), hidden/ffn (OLMoE, Qwen1.5-MoE, DeepSeek-V3) and local\n"
+      "experts (8, 32), with the dense cuBLAS ceiling. Kernels: layout, pack, unpack launch time and\n"
+      "bandwidth. Provenance: GPU, count, driver, CUDA, NCCL, date, command, host.\n"
+      "Example: occult calibrate -o calibration/h200x2.json");
+  cmd->add_option("-o,--output", *out, "Profile to write (JSON)");
+  cmd->add_option("--paths", o->paths, "Link classes to measure: nvlink, pcie, network (comma-separated)")
+      ->delimiter(',')
+      ->default_str("nvlink,pcie,network");
+  cmd->add_option("--gpus", o->gpus, "GPUs for the link measurements (default: every visible GPU)");
+  cmd->add_flag("--quick", o->quick, "Fewer sizes and shapes (smoke test, not for shipped profiles)");
+  cmd->add_option("--iters", o->iters, "Timed repeats per point (median)")->default_val(o->iters);
+  cmd->add_option("--timeout", o->timeout_s, "Seconds before a stuck NCCL operation is aborted")
+      ->default_val(o->timeout_s);
+  cmd->add_flag("--json", *json, "Print the profile on stdout as well");
+  cmd->add_flag("--link-only", *link_only,
+                "Measure only the path this process's NCCL environment selects and print {\"links\": [...]} "
+                "(what calibrate's per-path children run)")
+      ->group("");  // internal
+  cmd->callback([o, out, link_only, json] {
+    if (o->iters < 1) throw InputError("", 0, "iters", "must be at least 1");
+    if (*link_only) {
+      std::cout << gpu::links_to_json({gpu::measure_link(*o)}).dump(2) << "\n";
+      return;
+    }
+    if (out->empty()) throw InputError("", 0, "output", "give the profile to write with -o FILE");
+    for (const auto& p : o->paths) (void)gpu::nccl_env_for(p);  // reject unknown classes before measuring
+    const CalibrationProfile prof = gpu::calibrate(*o);
+    write_calibration(prof, *out);
+    if (*json) std::cout << calibration_to_json(prof).dump(2) << "\n";
+    std::cerr << "calibrate: wrote " << *out << "\n";
+  });
+}
+
+}  // namespace
+
+void add_gpu_commands(CLI::App& app) {
+  add_gpu_run(app);
+  add_calibrate(app);
+}
+
 }  // namespace occult::cli

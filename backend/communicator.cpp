@@ -1,0 +1,159 @@
+#include "backend/communicator.hpp"
+
+#include <chrono>
+#include <cstdlib>
+#include <sstream>
+#include <thread>
+
+#include "backend/gpu_error.hpp"
+
+namespace occult::gpu {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+}  // namespace
+
+std::size_t Exchange::total() const {
+  std::size_t s = 0;
+  for (auto b : bytes) s += b;
+  return s;
+}
+
+Exchange Exchange::from_rows(const std::vector<std::int64_t>& rows, std::size_t row_bytes) {
+  Exchange e;
+  std::size_t at = 0;
+  for (auto r : rows) {
+    e.offset.push_back(at);
+    e.bytes.push_back(std::size_t(r) * row_bytes);
+    at += std::size_t(r) * row_bytes;
+  }
+  return e;
+}
+
+void disable_nvlink_multicast() { setenv("NCCL_NVLS_ENABLE", "0", 1); }
+
+Communicator::Communicator(Bootstrap& boot, int device, double timeout_s)
+    : boot_(boot), rank_(boot.rank()), size_(boot.size()), device_(device), timeout_s_(timeout_s) {
+  disable_nvlink_multicast();
+  OCCULT_CUDA(cudaSetDevice(device_));
+  OCCULT_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  ncclUniqueId id{};
+  if (rank_ == 0) OCCULT_NCCL(ncclGetUniqueId(&id));
+  boot_.broadcast(&id, sizeof(id), 0);
+  ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+  config.blocking = 0;
+  OCCULT_NCCL(ncclCommInitRankConfig(&comm_, size_, id, rank_, &config));
+  settle("ncclCommInitRankConfig");
+}
+
+Communicator::~Communicator() {
+  if (comm_) {
+    // Finalize flushes outstanding work; if it does not settle in time, abort rather than hang.
+    ncclResult_t st = ncclCommFinalize(comm_);
+    auto t0 = Clock::now();
+    while (st == ncclSuccess || st == ncclInProgress) {
+      if (ncclCommGetAsyncError(comm_, &st) != ncclSuccess) st = ncclInternalError;
+      if (st != ncclInProgress || seconds_since(t0) > timeout_s_) break;
+      std::this_thread::yield();
+    }
+    if (st == ncclSuccess) {
+      (void)ncclCommDestroy(comm_);
+    } else {
+      (void)ncclCommAbort(comm_);
+    }
+    comm_ = nullptr;
+  }
+  if (stream_) (void)cudaStreamDestroy(stream_);
+}
+
+void Communicator::abort() noexcept {
+  if (comm_) (void)ncclCommAbort(comm_);
+  comm_ = nullptr;
+}
+
+void Communicator::fail(const std::string& why) {
+  abort();
+  std::ostringstream os;
+  os << "rank " << rank_ << " (GPU " << device_ << "): " << why;
+  throw GpuError(os.str());
+}
+
+void Communicator::settle(const char* what) {
+  auto t0 = Clock::now();
+  for (;;) {
+    ncclResult_t st = ncclSuccess;
+    OCCULT_NCCL(ncclCommGetAsyncError(comm_, &st));
+    if (st == ncclSuccess) return;
+    if (st != ncclInProgress) {
+      fail(std::string(what) + " failed: NCCL " + ncclGetErrorString(st) + " (" + ncclGetLastError(comm_) +
+           ")");
+    }
+    if (seconds_since(t0) > timeout_s_) {
+      fail(std::string(what) + " did not complete within " + std::to_string(timeout_s_) +
+           " s (a peer did not join); communicator aborted");
+    }
+    std::this_thread::yield();
+  }
+}
+
+void Communicator::alltoallv(std::initializer_list<Part> parts) {
+  if (!comm_) throw GpuError("alltoallv on an aborted communicator");
+  auto me = std::size_t(rank_);
+  for (const Part& part : parts) {
+    if (int(part.out->bytes.size()) != size_ || int(part.in->bytes.size()) != size_) {
+      throw GpuError("alltoallv: one count per rank expected");
+    }
+    if (part.out->bytes[me] != part.in->bytes[me]) throw GpuError("alltoallv: own block differs in and out");
+    if (part.out->bytes[me] > 0) {
+      OCCULT_CUDA(cudaMemcpyAsync(static_cast<char*>(part.recv) + part.in->offset[me],
+                                  static_cast<const char*>(part.send) + part.out->offset[me],
+                                  part.out->bytes[me], cudaMemcpyDeviceToDevice, stream_));
+    }
+  }
+  OCCULT_NCCL(ncclGroupStart());
+  for (const Part& part : parts) {
+    auto* s = static_cast<const char*>(part.send);
+    auto* r = static_cast<char*>(part.recv);
+    for (int p = 0; p < size_; ++p) {
+      if (p == rank_) continue;
+      auto q = std::size_t(p);
+      if (part.out->bytes[q] > 0) {
+        OCCULT_NCCL(ncclSend(s + part.out->offset[q], part.out->bytes[q], ncclUint8, p, comm_, stream_));
+      }
+      if (part.in->bytes[q] > 0) {
+        OCCULT_NCCL(ncclRecv(r + part.in->offset[q], part.in->bytes[q], ncclUint8, p, comm_, stream_));
+      }
+    }
+  }
+  OCCULT_NCCL(ncclGroupEnd());
+  settle("all-to-all-v enqueue");
+}
+
+void Communicator::wait() {
+  auto t0 = Clock::now();
+  for (;;) {
+    cudaError_t q = cudaStreamQuery(stream_);
+    if (q == cudaSuccess) return;
+    if (q != cudaErrorNotReady) OCCULT_CUDA(q);
+    ncclResult_t st = ncclSuccess;
+    if (comm_) {
+      OCCULT_NCCL(ncclCommGetAsyncError(comm_, &st));
+      if (st != ncclSuccess && st != ncclInProgress) {
+        fail(std::string("NCCL error while waiting: ") + ncclGetErrorString(st) + " (" +
+             ncclGetLastError(comm_) + ")");
+      }
+    }
+    if (seconds_since(t0) > timeout_s_) {
+      fail("GPU work did not finish within " + std::to_string(timeout_s_) +
+           " s (a peer stopped, or ranks disagree on the exchange); communicator aborted");
+    }
+    std::this_thread::yield();
+  }
+}
+
+}  // namespace occult::gpu

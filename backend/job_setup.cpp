@@ -1,0 +1,135 @@
+#include "backend/job_setup.hpp"
+
+#include <cstdlib>
+
+#include "backend/bootstrap.hpp"
+#include "sim/core/error.hpp"
+#include "sim/core/model.hpp"
+#include "sim/core/placement.hpp"
+#include "sim/core/scenario.hpp"
+#include "sim/core/trace_gen.hpp"
+
+namespace occult::gpu {
+namespace {
+
+int mpi_world_from_env() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS"})
+    if (const char* s = std::getenv(v)) return std::atoi(s);
+  return 0;
+}
+
+LayerPlacement load_placement(const std::string& spec, int experts, const ClusterShape& shape) {
+  if (spec == "contiguous") return contiguous_placement(experts, shape, 1).layers[0];
+  if (spec == "round-robin") return round_robin_placement(experts, shape, 1).layers[0];
+  if (spec.size() < 5 || spec.substr(spec.size() - 5) != ".json")
+    throw InputError("", 0, "placement",
+                     "'" + spec +
+                         "' is neither contiguous, round-robin nor a placement .json; make one with "
+                         "`occult place ... -o P.json` (the other algorithms need the host tools)");
+  Placement p = read_placement(spec);
+  validate_placement(p, experts, 1, spec);
+  if (p.shape.devices != shape.devices)
+    throw InputError(spec, 0, "devices",
+                     "the placement is for " + std::to_string(p.shape.devices) + " devices, the run has " +
+                         std::to_string(shape.devices) + " GPUs");
+  return p.layer(0);
+}
+
+}  // namespace
+
+int planned_gpus(const RunArgs& a) {
+  if (a.gpus > 0) return a.gpus;
+  if (launched_by_mpi()) return mpi_world_from_env();
+  return visible_gpus();
+}
+
+GpuJob make_job(const RunArgs& in) {
+  RunArgs a = in;
+  if (!a.scenario.empty()) {
+    const Scenario sc = ScenarioDoc::load(a.scenario).resolve();
+    if (!a.set_tokens) a.tokens = sc.tokens_per_device;
+    if (!a.set_gpus) a.gpus = sc.devices;
+    if (!a.set_seed) a.seed = sc.seed;
+    if (!a.set_train) a.train = sc.mode == Mode::Train;
+    if (a.trace.empty()) a.trace = sc.trace_path;
+    if (!a.set_strategies) {
+      a.strategies.clear();
+      for (const auto& s : sc.strategies) a.strategies.push_back(s.name());
+    }
+    if (!a.set_placement && !sc.placements.empty()) a.placement = sc.placements.front();
+    if (a.trace.empty()) {
+      a.skew = sc.synthetic.skew;
+      a.affinity = sc.synthetic.affinity;
+    }
+  }
+  GpuJob job;
+  ModelConfig model = model_preset(a.model);
+  if (!a.scenario.empty() && !a.set_model) model = ScenarioDoc::load(a.scenario).resolve().model;
+  const int D = planned_gpus(a);
+  if (D < 1) throw InputError("", 0, "gpus", "no GPU to run on (none visible and --gpus not given)");
+  if (model.experts % D != 0)
+    throw InputError(
+        "", 0, "gpus",
+        std::to_string(model.experts) + " experts do not divide over " + std::to_string(D) + " GPUs");
+  if (a.tokens < 1) throw InputError("", 0, "tokens", "must be at least 1 token per GPU");
+  if (a.max_tokens > 0 && a.tokens > a.max_tokens)
+    throw InputError("", 0, "tokens",
+                     std::to_string(a.tokens) + " tokens per GPU do not fit buffers of " +
+                         std::to_string(a.max_tokens) +
+                         " tokens (--max-tokens); raise the capacity or lower --tokens");
+  for (const auto& name : a.strategies) {
+    const StrategySpec s = parse_strategy(name);
+    if (s.pruned() || (s.base != Strategy::Standard && s.base != Strategy::Occult))
+      throw InputError("", 0, "strategy",
+                       "the GPU backend runs 'standard' and 'occult' (got '" + name + "')");
+    job.strategies.push_back(s.base);
+  }
+  if (job.strategies.empty()) throw InputError("", 0, "strategy", "give at least one strategy");
+
+  const std::int64_t T = a.tokens * D;
+  if (!a.trace.empty()) {
+    Trace t = read_trace(a.trace);
+    if (t.num_experts != model.experts || t.top_k != model.top_k)
+      throw InputError(a.trace, 0, "experts",
+                       "the trace has E=" + std::to_string(t.num_experts) + ", k=" + std::to_string(t.top_k) +
+                           "; the model " + model.name + " has E=" + std::to_string(model.experts) +
+                           ", k=" + std::to_string(model.top_k));
+    if (a.layer < 0 || std::size_t(a.layer) >= t.layers.size())
+      throw InputError(a.trace, 0, "layer", "the trace has " + std::to_string(t.layers.size()) + " layers");
+    job.routing = std::move(t.layers[std::size_t(a.layer)]);
+    if (job.routing.tokens() < T)
+      throw InputError(a.trace, 0, "tokens",
+                       "the layer has " + std::to_string(job.routing.tokens()) + " tokens, the run needs " +
+                           std::to_string(T) + " (" + std::to_string(a.tokens) + " per GPU)");
+    job.routing.experts.resize(std::size_t(T * model.top_k));
+    if (!job.routing.weights.empty()) job.routing.weights.resize(std::size_t(T * model.top_k));
+  } else {
+    TraceGenParams gp;
+    gp.experts = model.experts;
+    gp.top_k = model.top_k;
+    gp.tokens = T;
+    gp.skew = a.skew;
+    gp.affinity = a.affinity;
+    gp.seed = a.seed;
+    validate_gen_params(gp);
+    job.routing = generate_layer(gp, 0);
+  }
+  job.placement = load_placement(a.placement, model.experts, {D, D});
+  job.layer.model = model;
+  job.layer.seed = a.seed;
+  job.layer.training = a.train;
+  job.layer.comm_only = a.comm_only;
+  job.layer.max_tokens = a.max_tokens;
+  job.gpus = D;
+  job.plain = !a.no_plain;
+  if (a.iters < 1 || a.warmup < 0) throw InputError("", 0, "iters", "needs --iters >= 1 and --warmup >= 0");
+  if (a.check_tokens < 0) throw InputError("", 0, "check-tokens", "must be >= 0");
+  if (a.timeout_s <= 0) throw InputError("", 0, "timeout", "must be positive seconds");
+  job.iters = a.iters;
+  job.warmup = a.warmup;
+  job.check_tokens = a.check_tokens;
+  job.timeout_s = a.timeout_s;
+  return job;
+}
+
+}  // namespace occult::gpu

@@ -1,0 +1,125 @@
+// Single-process fallback: one thread per GPU. The exchange buffer and barrier are shared; a rank that
+// throws marks the group failed so the others leave their barrier instead of hanging.
+#include <condition_variable>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "backend/bootstrap.hpp"
+#include "backend/gpu_error.hpp"
+
+namespace occult::gpu {
+namespace {
+
+// Thrown in the ranks that were waiting when another rank failed; the failing rank's error is the one
+// worth reporting.
+struct PeerFailed : GpuError {
+  PeerFailed() : GpuError("another rank failed; leaving the run") {}
+};
+
+struct Shared {
+  explicit Shared(int n) : ranks(n) {}
+  int ranks;
+  std::mutex m;
+  std::condition_variable cv;
+  int arrived = 0;
+  long generation = 0;
+  bool failed = false;
+  std::vector<unsigned char> scratch;
+
+  void barrier() {
+    std::unique_lock lock(m);
+    if (failed) throw PeerFailed();
+    long gen = generation;
+    if (++arrived == ranks) {
+      arrived = 0;
+      ++generation;
+      cv.notify_all();
+      return;
+    }
+    cv.wait(lock, [&] { return generation != gen || failed; });
+    if (failed) throw PeerFailed();
+  }
+  void fail() {
+    std::lock_guard lock(m);
+    failed = true;
+    cv.notify_all();
+  }
+};
+
+class ThreadBootstrap final : public Bootstrap {
+ public:
+  ThreadBootstrap(Shared& s, int rank) : s_(s), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return s_.ranks; }
+  int local_rank() const override { return rank_; }
+  const char* kind() const override { return "threads"; }
+  void barrier() override { s_.barrier(); }
+
+  void broadcast(void* data, std::size_t bytes, int root) override {
+    if (rank_ == root) {
+      std::lock_guard lock(s_.m);
+      s_.scratch.assign(static_cast<unsigned char*>(data), static_cast<unsigned char*>(data) + bytes);
+    }
+    s_.barrier();
+    if (rank_ != root) std::memcpy(data, s_.scratch.data(), bytes);
+    s_.barrier();  // nobody may overwrite scratch before every rank has read it
+  }
+
+  void allgather(const void* in, void* out, std::size_t bytes) override {
+    {
+      std::lock_guard lock(s_.m);
+      if (s_.scratch.size() < bytes * std::size_t(s_.ranks)) s_.scratch.resize(bytes * std::size_t(s_.ranks));
+    }
+    s_.barrier();
+    {
+      std::lock_guard lock(s_.m);
+      std::memcpy(s_.scratch.data() + bytes * std::size_t(rank_), in, bytes);
+    }
+    s_.barrier();
+    std::memcpy(out, s_.scratch.data(), bytes * std::size_t(s_.ranks));
+    s_.barrier();
+  }
+
+ private:
+  Shared& s_;
+  int rank_;
+};
+
+}  // namespace
+
+void run_on_threads(int ranks, const std::function<void(Bootstrap&)>& body) {
+  Shared shared(ranks);
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(ranks));
+  std::vector<char> followed(static_cast<std::size_t>(ranks), 0);
+  std::vector<std::thread> threads;
+  threads.reserve(std::size_t(ranks));
+  for (int r = 0; r < ranks; ++r) {
+    threads.emplace_back([&, r] {
+      try {
+        ThreadBootstrap b(shared, r);
+        body(b);
+      } catch (const PeerFailed&) {
+        errors[std::size_t(r)] = std::current_exception();
+        followed[std::size_t(r)] = 1;
+      } catch (...) {
+        errors[std::size_t(r)] = std::current_exception();
+        shared.fail();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::exception_ptr follower;
+  for (int r = 0; r < ranks; ++r) {
+    if (!errors[std::size_t(r)]) continue;
+    if (followed[std::size_t(r)]) {
+      if (!follower) follower = errors[std::size_t(r)];
+      continue;
+    }
+    std::rethrow_exception(errors[std::size_t(r)]);
+  }
+  if (follower) std::rethrow_exception(follower);
+}
+
+}  // namespace occult::gpu

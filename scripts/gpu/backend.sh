@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# GPU backend job, run ON the GPU machine from the repository root (2 H200 with NVLink):
+# build, GPU tests (+ compute-sanitizer), dispatch/combine and whole-layer benchmarks on the three
+# NCCL paths, the PyTorch baseline in the same job, and `occult calibrate`. Everything lands in
+# $OUT: summary.md (the side-by-side tables), h200x2.json (the profile), backend-results.tgz (all
+# JSON and logs). Needs .deps (scripts/gpu/fetch-deps.sh) and .gpu/torch_baseline.py carried along.
+#   bash scripts/gpu/backend.sh [all|smoke]    (smoke: build, tests, one short run per path)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+what=${1:-all}
+OUT=${OUT:-/tmp/occult-backend}
+# Work outside $OUT: only a few files come back from the device machine, so $OUT gets the summary,
+# the profile and one archive of everything.
+W=/tmp/occult-work
+R=$W/backend
+rm -rf "$R" && mkdir -p "$R" "$OUT"
+# NVLink multicast stays off on shared hosts (the device machine's rule); the backend also forces it.
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+log() { echo "[$(date +%T)] $*" | tee -a "$R/steps.log" >&2; }
+B=build-gpu
+O=$B/occult
+
+log "env"
+{ nvidia-smi; nvidia-smi topo -m; nvcc --version; which mpirun && mpirun --version; } >"$R/env.txt" 2>&1
+
+log "configure + build"
+cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=Release -DOCCULT_SIMGRID=OFF -DOCCULT_BENCH=OFF \
+  >"$R/configure.log" 2>&1 || { tail -30 "$R/configure.log"; exit 1; }
+cmake --build $B -j "$(nproc)" --target occult occult_gpu_tests >"$R/build.log" 2>&1 \
+  || { grep -E "error|FAILED" "$R/build.log" | head -40; exit 1; }
+grep -i "mpi" "$R/configure.log" | tee -a "$R/steps.log"
+
+log "GPU tests (backend)"
+timeout 300 $B/tests/occult_gpu_tests --gtest_filter='Backend*:ThreadBootstrap*:Communicator*:DeviceBuffer*' \
+  >"$R/gpu-tests.log" 2>&1
+echo "gpu tests rc=$?" | tee -a "$R/steps.log"
+grep -E "^\[  (PASSED|FAILED|SKIPPED) |FAILED  \]|OK \]" "$R/gpu-tests.log" | tail -30
+
+log "compute-sanitizer (memcheck) on the layer tests"
+timeout 240 compute-sanitizer --tool memcheck --error-exitcode 9 \
+  $B/tests/occult_gpu_tests --gtest_filter='BackendLayer.ForwardOverShapes:BackendLayer.TrainingOverShapes' \
+  >"$R/sanitizer.log" 2>&1
+echo "compute-sanitizer rc=$?" | tee -a "$R/steps.log"
+tail -3 "$R/sanitizer.log"
+
+run() {  # name, env assignments..., -- occult args...
+  local name=$1; shift
+  local envs=()
+  while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+  shift
+  log "gpu-run $name: ${envs[*]} $*"
+  env "${envs[@]}" timeout 300 $O gpu-run "$@" --json >"$R/$name.json" 2>"$R/$name.err"
+  echo "$name rc=$?" | tee -a "$R/steps.log"
+}
+P_NV=(NCCL_NVLS_ENABLE=0)
+P_PCIE=(NCCL_P2P_DISABLE=1)
+P_NET=(NCCL_P2P_DISABLE=1 NCCL_SHM_DISABLE=1)
+
+if [ "$what" = smoke ]; then
+  run smoke-nvlink "${P_NV[@]}" -- --model olmoe-1b-7b --tokens 1024 --train --iters 5
+  run smoke-pcie "${P_PCIE[@]}" -- --model deepseek-v3 --tokens 128 --comm-only --iters 5
+  if command -v mpirun >/dev/null; then
+    log "mpirun smoke"
+    timeout 120 mpirun -np 2 --bind-to none $O gpu-run --model olmoe-1b-7b --tokens 512 --iters 3 --json \
+      >"$R/smoke-mpi.json" 2>"$R/smoke-mpi.err"
+    echo "smoke-mpi rc=$?" | tee -a "$R/steps.log"
+  fi
+  log "calibrate --quick"
+  timeout 200 $O calibrate --quick -o "$R/calibration-quick.json" 2>"$R/calibrate-quick.err"
+  echo "calibrate rc=$?" | tee -a "$R/steps.log"
+else
+  log "PyTorch baseline (same job)"
+  mkdir -p "$R/torch"
+  OUT="$R/torch" PYTHONUNBUFFERED=1 timeout 300 python3 .gpu/torch_baseline.py >"$R/torch/log.txt" 2>&1
+  echo "torch rc=$?" | tee -a "$R/steps.log"
+
+  # Dispatch + combine alone at DeepSeek-V3 width (h=7168, 256 experts, top-8): NVLink sweep.
+  for t in 128 1024 8192 32768; do
+    run "a2a-nvlink-$t" "${P_NV[@]}" -- --model deepseek-v3 --tokens $t --comm-only --iters 20
+  done
+  for t in 128 8192; do
+    run "a2a-pcie-$t" "${P_PCIE[@]}" -- --model deepseek-v3 --tokens $t --comm-only --iters 10
+    run "a2a-network-$t" "${P_NET[@]}" -- --model deepseek-v3 --tokens $t --comm-only --iters 5
+  done
+  # Whole layer at OLMoE shape (64 experts, top-8), forward and training, on the three paths.
+  for t in 128 4096; do
+    run "layer-nvlink-$t" "${P_NV[@]}" -- --model olmoe-1b-7b --tokens $t --train --iters 20
+    run "layer-pcie-$t" "${P_PCIE[@]}" -- --model olmoe-1b-7b --tokens $t --train --iters 10
+    run "layer-network-$t" "${P_NET[@]}" -- --model olmoe-1b-7b --tokens $t --train --iters 5
+  done
+  if command -v mpirun >/dev/null; then
+    log "mpirun: one process per GPU"
+    timeout 120 mpirun -np 2 --bind-to none $O gpu-run --model olmoe-1b-7b --tokens 4096 --train --iters 20 --json \
+      >"$R/layer-nvlink-4096-mpi.json" 2>"$R/layer-nvlink-4096-mpi.err"
+    echo "mpi rc=$?" | tee -a "$R/steps.log"
+  fi
+  log "calibrate"
+  timeout 400 $O calibrate -o "$R/h200x2.json" 2>"$R/calibrate.err"
+  echo "calibrate rc=$?" | tee -a "$R/steps.log"
+  cp "$R/h200x2.json" "$OUT/" 2>/dev/null
+fi
+
+log "tables"
+python3 scripts/gpu/backend_table.py "$R" >"$R/summary.md" 2>"$R/table.err" || cat "$R/table.err"
+cp "$R/summary.md" "$OUT/summary.md"
+tar czf "$OUT/backend-results.tgz" -C "$W" backend
+cat "$OUT/summary.md"
+tail -40 "$R/steps.log" >&2

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Side-by-side tables from one backend.sh run: python3 backend_table.py DIR > summary.md.
+
+DIR holds the gpu-run JSON documents (a2a-*.json, layer-*.json), torch/ (torch_baseline.py output)
+and h200x2.json (occult calibrate). Every number printed comes from those files."""
+import glob, json, os, sys
+
+d = sys.argv[1]
+
+
+def load(p):
+    try:
+        with open(p) as f:
+            return json.load(f)
+    except Exception as e:  # a failed run leaves an empty or partial file: say so, keep going
+        print(f"<!-- {os.path.basename(p)}: {e} -->")
+        return None
+
+
+def strat(j, name):
+    for s in j.get("strategies", []):
+        if s["strategy"] == name:
+            return s
+    return None
+
+
+def f1(x):
+    return "-" if x is None else f"{x:.1f}"
+
+
+def f2(x):
+    return "-" if x is None else f"{x:.2f}"
+
+
+def mb(b):
+    return f"{b / 1e6:.2f}"
+
+
+runs = {os.path.basename(p)[:-5]: load(p) for p in sorted(glob.glob(os.path.join(d, "*.json")))}
+runs = {k: v for k, v in runs.items() if v and "strategies" in v}
+any_run = next(iter(runs.values()), None)
+if any_run:
+    p = any_run["provenance"]
+    print(f"# occult GPU backend on {p['gpu_count']}x {p['gpu_name']}\n")
+    print(f"driver {p['driver']}, CUDA {p['cuda']}, NCCL {p['nccl']}, {p['date']}, host {p['host']}.  ")
+    print("Produced by `bash scripts/gpu/backend.sh` (each row's exact command is in its JSON, field provenance.command).")
+    print("Times: median over iterations, slowest rank. Bytes: remote bytes sent per rank (what crosses NVLink / PCIe / socket).\n")
+
+print("## Dispatch + combine (--comm-only), DeepSeek-V3 width h=7168, 256 experts, top-8, 2 GPUs\n")
+print("| path | tokens/GPU | standard MB | occult MB | std dispatch us | occult dispatch us | plain NCCL us | std combine us | occult combine us | plain combine us | occult GB/s (its bytes) | plain GB/s | occult/std dispatch+combine |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+for name, j in sorted(runs.items(), key=lambda kv: (kv[1]["path"], kv[1]["tokens_per_gpu"])):
+    if not name.startswith("a2a-"):
+        continue
+    s, o, pl = strat(j, "standard"), strat(j, "occult"), j.get("plain_nccl")
+    if not (s and o):
+        continue
+    sb = s["wire_bytes"]["dispatch"]["rows"] + s["wire_bytes"]["dispatch"]["meta"]
+    ob = o["wire_bytes"]["dispatch"]["rows"] + o["wire_bytes"]["dispatch"]["meta"]
+    sd, od = s["phases_us"]["dispatch"], o["phases_us"]["dispatch"]
+    sc, oc = s["phases_us"]["combine"], o["phases_us"]["combine"]
+    print(f"| {j['path']} | {j['tokens_per_gpu']} | {mb(sb)} | {mb(ob)} | {f1(sd)} | {f1(od)} | {f1(pl and pl['dispatch_us'])} | "
+          f"{f1(sc)} | {f1(oc)} | {f1(pl and pl['combine_us'])} | {f1(o['wire_GBps']['dispatch'])} | "
+          f"{f1(pl and pl['dispatch_GBps'])} | {f2((od + oc) / (sd + sc))} |")
+
+print("\n## Whole layer, OLMoE shape (64 experts, top-8, h=2048, f=1024), 2 GPUs, training (forward + backward)\n")
+print("| path | tokens/GPU | std fwd us | occult fwd us | fwd speedup | std bwd us | occult bwd us | std train us | occult train us | train speedup | std dispatch MB | occult dispatch MB | check (max rel err) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+for name, j in sorted(runs.items(), key=lambda kv: (kv[1]["path"], kv[1]["tokens_per_gpu"], kv[0])):
+    if not name.startswith("layer-"):
+        continue
+    s, o = strat(j, "standard"), strat(j, "occult")
+    if not (s and o):
+        continue
+    st, ot = s["forward_us"] + s.get("backward_us", 0), o["forward_us"] + o.get("backward_us", 0)
+    err = max(max(x["check"]["y_rel_err"], x["check"]["dx_rel_err"], x["check"]["dw_rel_err"]) for x in (s, o))
+    label = j["path"] + (" (mpirun)" if j.get("bootstrap") == "mpi" else "")
+    print(f"| {label} | {j['tokens_per_gpu']} | {f1(s['forward_us'])} | {f1(o['forward_us'])} | {f2(s['forward_us'] / o['forward_us'])} | "
+          f"{f1(s.get('backward_us'))} | {f1(o.get('backward_us'))} | {f1(st)} | {f1(ot)} | {f2(st / ot)} | "
+          f"{mb(s['wire_bytes']['dispatch']['rows'])} | {mb(o['wire_bytes']['dispatch']['rows'])} | {err:.1e} {'PASS' if j['pass'] else 'FAIL'} |")
+
+print("\n## Per-phase times of the whole-layer runs (us, standard / occult)\n")
+for name, j in sorted(runs.items()):
+    if not name.startswith("layer-"):
+        continue
+    s, o = strat(j, "standard"), strat(j, "occult")
+    if not (s and o):
+        continue
+    phases = " ".join(f"{k} {s['phases_us'][k]:.0f}/{o['phases_us'][k]:.0f}" for k in s["phases_us"])
+    print(f"- {name} ({j['bootstrap']}): {phases}")
+
+t = os.path.join(d, "torch")
+a2a = load(os.path.join(t, "a2a.json")) if os.path.exists(os.path.join(t, "a2a.json")) else None
+gemm = load(os.path.join(t, "gemm.json")) if os.path.exists(os.path.join(t, "gemm.json")) else None
+if a2a:
+    print("\n## PyTorch baseline, same job: NCCL all_to_all_single over NVLink (torch_baseline.py)\n")
+    print("| total MB | us | out of each rank GB/s |")
+    print("|---|---|---|")
+    for r in a2a:
+        print(f"| {r['total_MB']} | {r['time_us']:.1f} | {r['per_rank_out_GBps']:.1f} |")
+if gemm:
+    print(f"\nPyTorch: device copy {gemm['copy_TBps']:.2f} TB/s; dense bf16 GEMM up to "
+          f"{max(g['tflops'] for g in gemm['gemm']):.0f} TFLOP/s; grouped "
+          + ", ".join(f"{g['tflops']:.0f}" for g in gemm['grouped'] if 'tflops' in g) + " TFLOP/s.")
+
+prof = load(os.path.join(d, "h200x2.json")) if os.path.exists(os.path.join(d, "h200x2.json")) else None
+if prof:
+    print("\n## Calibration profile (occult calibrate, calibration/h200x2.json)\n")
+    print("| link class | latency us | bandwidth GB/s | samples |")
+    print("|---|---|---|---|")
+    for l in prof["links"]:
+        print(f"| {l['class']} | {l['latency_s'] * 1e6:.1f} | {l['bandwidth_Bps'] / 1e9:.1f} | {len(l['samples'])} |")
+    g = prof["gemm"]
+    print(f"\nGEMM: dense cuBLAS ceiling {g['peak_tflops']:.0f} TFLOP/s; sparse expert FFN "
+          + ", ".join(f"h{s['hidden']}/f{s['ffn']}/L{s['local_experts']}/r{s['rows_per_expert']}: "
+                      f"{6 * s['hidden'] * s['ffn'] * s['rows_per_expert'] * s['local_experts'] / s['seconds'] / 1e12:.0f}"
+                      for s in g["samples"]) + " TFLOP/s.")
+    k = prof["kernels"]
+    print("\nKernels: " + ", ".join(f"{n} {k[n]['launch_s'] * 1e6:.1f} us + {k[n]['bandwidth_Bps'] / 1e9:.0f} GB/s" for n in ("layout", "pack", "unpack")))

@@ -1,0 +1,108 @@
+// The runtime under the layer: thread bootstrap, all-to-all-v byte exactness with uneven counts,
+// the NCCL timeout (no hang when a peer never answers), and out-of-memory messages.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+#include "backend/communicator.hpp"
+#include "backend/device_buffer.hpp"
+#include "backend/gpu_error.hpp"
+#include "test_backend_gpu.hpp"
+
+namespace occult::gpu {
+namespace {
+
+TEST(ThreadBootstrap, BroadcastAndAllgather) {
+  run_on_threads(3, [](Bootstrap& b) {
+    int v = b.rank() == 1 ? 42 : -1;
+    b.broadcast(&v, sizeof v, 1);
+    EXPECT_EQ(v, 42);
+    const auto all = b.allgather_value(b.rank() * 10);
+    ASSERT_EQ(all.size(), 3u);
+    for (int r = 0; r < 3; ++r) EXPECT_EQ(all[std::size_t(r)], r * 10);
+  });
+}
+
+TEST(ThreadBootstrap, FailingRankReleasesTheOthersAndItsErrorWins) {
+  try {
+    run_on_threads(4, [](Bootstrap& b) {
+      if (b.rank() == 2) throw std::runtime_error("rank 2 broke");
+      b.barrier();
+    });
+    FAIL() << "expected the error of rank 2";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "rank 2 broke");
+  }
+}
+
+TEST(Communicator, AllToAllVMovesExactBytesWithUnevenCounts) {
+  OCCULT_REQUIRE_GPUS(2);
+  run_on_threads(2, [](Bootstrap& b) {
+    Communicator comm(b, device_for_rank(b), 30);
+    const int r = b.rank();
+    // rank r sends (r + 1) * 1000 + 7 * p bytes to peer p, and 0 bytes to itself from rank 0.
+    auto bytes = [](int src, int dst) {
+      return src == 0 && dst == 0 ? 0 : std::int64_t((src + 1) * 1000 + 7 * dst);
+    };
+    std::vector<std::int64_t> out{bytes(r, 0), bytes(r, 1)}, in{bytes(0, r), bytes(1, r)};
+    const Exchange xo = Exchange::from_rows(out, 1), xi = Exchange::from_rows(in, 1);
+    std::vector<unsigned char> host(xo.total());
+    for (std::size_t i = 0; i < host.size(); ++i) host[i] = static_cast<unsigned char>(r * 101 + i * 13);
+    DeviceBuffer<unsigned char> s(host.size() + 1, "send"), d(xi.total() + 1, "recv");
+    OCCULT_CUDA(cudaMemcpy(s.get(), host.data(), host.size(), cudaMemcpyHostToDevice));
+    comm.alltoallv({{s.get(), &xo, d.get(), &xi}});
+    comm.wait();
+    std::vector<unsigned char> got(xi.total());
+    OCCULT_CUDA(cudaMemcpy(got.data(), d.get(), got.size(), cudaMemcpyDeviceToHost));
+    for (int p = 0; p < 2; ++p) {
+      // Peer p's block for rank r starts at its own offset of dst r in its send buffer.
+      const std::size_t their_off = r == 0 ? 0 : std::size_t(bytes(p, 0));
+      for (std::size_t i = 0; i < xi.bytes[std::size_t(p)]; ++i)
+        ASSERT_EQ(got[xi.offset[std::size_t(p)] + i],
+                  static_cast<unsigned char>(p * 101 + (their_off + i) * 13))
+            << "from " << p << " byte " << i;
+    }
+  });
+}
+
+TEST(Communicator, MissingPeerTimesOutInsteadOfHanging) {
+  OCCULT_REQUIRE_GPUS(2);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::atomic<bool> timed_out{false};
+  run_on_threads(2, [&](Bootstrap& b) {
+    Communicator comm(b, device_for_rank(b), 3);
+    DeviceBuffer<unsigned char> buf(64 << 20, "buf");
+    const Exchange x = Exchange::from_rows({0, 64 << 20}, 1), none = Exchange::from_rows({0, 0}, 1);
+    if (b.rank() == 0) {
+      comm.alltoallv({{buf.get(), &x, buf.get(), &none}});  // rank 1 never posts the receive
+      try {
+        comm.wait();
+      } catch (const GpuError& e) {
+        timed_out = std::string(e.what()).find("did not finish") != std::string::npos;
+      }
+    }
+  });
+  EXPECT_TRUE(timed_out);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 60.0);
+}
+
+TEST(DeviceBuffer, OutOfMemoryNamesTheSizes) {
+  OCCULT_REQUIRE_GPUS(1);
+  try {
+    DeviceBuffer<unsigned char> huge(std::size_t(1) << 50, "a test buffer");
+    FAIL() << "a petabyte allocation succeeded";
+  } catch (const GpuError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("out of GPU memory allocating a test buffer"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("MiB free"), std::string::npos) << msg;
+  }
+  // The context still works after the failed allocation.
+  DeviceBuffer<int> ok(16, "small");
+  EXPECT_NE(ok.get(), nullptr);
+}
+
+}  // namespace
+}  // namespace occult::gpu
