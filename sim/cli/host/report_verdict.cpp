@@ -1,0 +1,114 @@
+#include "sim/cli/host/report_verdict.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "sim/cli/host/report_format.hpp"
+#include "sim/core/strategy.hpp"
+
+namespace occult::report {
+namespace {
+
+// Below this speedup the winner is called a tie: simulated times differing by 2% are within what the
+// calibration can tell apart.
+constexpr double kTie = 1.02;
+// A phase is worth naming when it changed by at least this share of the baseline's layer time.
+constexpr double kPhaseShare = 0.05;
+
+struct Phase {
+  const char* name;
+  double ResultRow::*field;
+};
+const Phase kPhases[] = {
+    {"layout", &ResultRow::t_layout_s}, {"dispatch", &ResultRow::t_dispatch_s},
+    {"expert", &ResultRow::t_expert_s}, {"combine", &ResultRow::t_combine_s},
+    {"unpack", &ResultRow::t_unpack_s}, {"backward", &ResultRow::t_bwd_s},
+};
+
+void add(std::string& out, const std::string& part) {
+  if (part.empty()) return;
+  if (!out.empty()) out += ", ";
+  out += part;
+}
+
+// The phases whose time changed most from `base` to `row`, largest first, at most three.
+std::string phase_changes(const ResultRow& row, const ResultRow& base) {
+  struct Change {
+    const char* name;
+    double now, before;
+  };
+  std::vector<Change> changes;
+  for (const Phase& p : kPhases) {
+    double now = row.*p.field, before = base.*p.field;
+    if (std::isnan(now) || std::isnan(before)) continue;
+    if (std::fabs(now - before) >= kPhaseShare * base.t_total_s) changes.push_back({p.name, now, before});
+  }
+  std::stable_sort(changes.begin(), changes.end(), [](const Change& x, const Change& y) {
+    return std::fabs(x.now - x.before) > std::fabs(y.now - y.before);
+  });
+  if (changes.size() > 3) changes.resize(3);
+  std::string out;
+  for (const Change& c : changes) {
+    std::string delta = fmt_time(std::fabs(c.now - c.before));
+    add(out, std::string(c.name) + " " + fmt_change(c.now, c.before) + " (" + (c.now < c.before ? "-" : "+") +
+                 delta + ")");
+  }
+  return out;
+}
+
+// Bytes and copies per token of `row` against the standard baseline.
+std::string traffic_changes(const ResultRow& row, const ResultRow& base) {
+  std::string out;
+  if (base.bytes_inter_node > 0 && row.bytes_inter_node != base.bytes_inter_node)
+    add(out, "inter-node bytes " + fmt_change(row.bytes_inter_node, base.bytes_inter_node));
+  if (base.bytes_remote > 0 && row.bytes_remote != base.bytes_remote)
+    add(out, "remote bytes " + fmt_change(row.bytes_remote, base.bytes_remote));
+  return out;
+}
+
+std::string lossy_note(const ResultRow& row) {
+  return parse_strategy(row.strategy).pruned() ? " (lossy: pruning drops expert choices)" : "";
+}
+
+}  // namespace
+
+Verdict explain(const Results& res, const Analysis& a, const Config& c) {
+  const ResultRow& win = res.rows[c.winner];
+  Verdict v;
+  v.winner = a.series[a.row_series[c.winner]].label;
+  v.factor = a.speedup[c.winner];
+  if (c.baseline < 0) {
+    v.reason =
+        "fastest at " + fmt_time(win.t_total_s) + "; no standard row in this configuration to compare with";
+    return v;
+  }
+  const ResultRow& base = res.rows[static_cast<std::size_t>(c.baseline)];
+  std::string comm = "communication is " + fmt_share(base.comm_fraction) + " of standard's layer time";
+
+  if (win.strategy == "standard") {
+    if (c.best_other < 0) {
+      v.reason = "only standard was simulated here";
+      return v;
+    }
+    const ResultRow& alt = res.rows[static_cast<std::size_t>(c.best_other)];
+    std::string why = "best alternative " +
+                      a.series[a.row_series[static_cast<std::size_t>(c.best_other)]].label + " is " +
+                      fmt_ratio(a.speedup[static_cast<std::size_t>(c.best_other)]);
+    add(why, traffic_changes(alt, base));
+    add(why, phase_changes(alt, base));
+    add(why, comm);
+    v.reason = why;
+    return v;
+  }
+
+  std::string why;
+  if (v.factor < kTie) why = "a tie within 2% of standard";
+  add(why, traffic_changes(win, base));
+  add(why, phase_changes(win, base));
+  add(why, comm);
+  v.reason = why + lossy_note(win);
+  return v;
+}
+
+}  // namespace occult::report
