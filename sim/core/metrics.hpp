@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "sim/core/cluster_shape.hpp"
 #include "sim/core/placement.hpp"
 #include "sim/core/trace.hpp"
@@ -47,5 +49,9 @@ LayerMetrics analyze_layer(const LayerRouting& routing, const LayerPlacement& pl
 // Token-weighted means over layers; byte totals, tokens_per_device and pairs summed; max fields
 // (max_*, load_imbalance) take the max over layers; layer is -1.
 LayerMetrics aggregate_layers(const std::vector<LayerMetrics>& layers);
+
+// Machine-readable form (metrics_json.cpp), the keys named as in DESIGN.md 2; bytes are integers.
+nlohmann::json byte_summary_to_json(const ByteSummary& b);
+nlohmann::json layer_metrics_to_json(const LayerMetrics& m);
 
 }  // namespace occult
