@@ -114,8 +114,9 @@ LinkCalibration measure_link(const CalibrateOptions& opt) {
       std::vector<double> all(static_cast<std::size_t>(D));
       boot.allgather(&t, all.data(), sizeof(double));
       if (boot.rank() == 0) seconds[i] = *std::max_element(all.begin(), all.end());
-      std::cerr << "calibrate " << link.link_class << ": " << sizes[i] << " B per peer: " << t * 1e6
-                << " us\n";
+      if (boot.rank() == 0)
+        std::cerr << "calibrate " << link.link_class << ": " << sizes[i] << " B per peer: " << t * 1e6
+                  << " us\n";
     }
   };
   if (launched_by_mpi()) {

@@ -87,6 +87,10 @@ void add_gpu_run(CLI::App& app) {
     const gpu::GpuJob job = gpu::make_job(*a);
     const std::string path = gpu::link_class_from_env();
     const gpu::JobResult r = gpu::run_job(job);
+    if (r.rank != 0) {  // every rank holds the reduced result; one prints it
+      if (!gpu::job_passed(r)) std::exit(1);
+      return;
+    }
     if (*json) {
       std::cout << gpu::job_to_json(job, r, path).dump(2) << "\n";
     } else {

@@ -42,11 +42,18 @@ Communicator::Communicator(Bootstrap& boot, int device, double timeout_s)
   disable_nvlink_multicast();
   OCCULT_CUDA(cudaSetDevice(device_));
   OCCULT_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  OCCULT_CUDA(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
+  OCCULT_CUDA(cudaEventCreateWithFlags(&fork_, cudaEventDisableTiming));
+  OCCULT_CUDA(cudaEventCreateWithFlags(&join_, cudaEventDisableTiming));
   ncclUniqueId id{};
   if (rank_ == 0) OCCULT_NCCL(ncclGetUniqueId(&id));
   boot_.broadcast(&id, sizeof(id), 0);
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
-  config.blocking = 0;
+  // Non-blocking by default so that a missing peer cannot hang init or connection setup;
+  // OCCULT_NCCL_BLOCKING=1 selects NCCL's blocking mode (to compare host overheads). Waits on the
+  // stream keep their timeout either way.
+  const char* blocking = std::getenv("OCCULT_NCCL_BLOCKING");
+  config.blocking = blocking && std::string(blocking) == "1" ? 1 : 0;
   OCCULT_NCCL(ncclCommInitRankConfig(&comm_, size_, id, rank_, &config));
   settle("ncclCommInitRankConfig");
 }
@@ -68,6 +75,9 @@ Communicator::~Communicator() {
     }
     comm_ = nullptr;
   }
+  if (fork_) (void)cudaEventDestroy(fork_);
+  if (join_) (void)cudaEventDestroy(join_);
+  if (copy_stream_) (void)cudaStreamDestroy(copy_stream_);
   if (stream_) (void)cudaStreamDestroy(stream_);
 }
 
@@ -95,7 +105,7 @@ void Communicator::settle(const char* what) {
     }
     if (seconds_since(t0) > timeout_s_) {
       fail(std::string(what) + " did not complete within " + std::to_string(timeout_s_) +
-           " s (a peer did not join); communicator aborted");
+           " s (a peer is missing or stopped); communicator aborted");
     }
     std::this_thread::yield();
   }
@@ -104,16 +114,24 @@ void Communicator::settle(const char* what) {
 void Communicator::alltoallv(std::initializer_list<Part> parts) {
   if (!comm_) throw GpuError("alltoallv on an aborted communicator");
   auto me = std::size_t(rank_);
+  bool local = false;
   for (const Part& part : parts) {
     if (int(part.out->bytes.size()) != size_ || int(part.in->bytes.size()) != size_) {
       throw GpuError("alltoallv: one count per rank expected");
     }
     if (part.out->bytes[me] != part.in->bytes[me]) throw GpuError("alltoallv: own block differs in and out");
-    if (part.out->bytes[me] > 0) {
+    local = local || part.out->bytes[me] > 0;
+  }
+  if (local) {
+    OCCULT_CUDA(cudaEventRecord(fork_, stream_));
+    OCCULT_CUDA(cudaStreamWaitEvent(copy_stream_, fork_, 0));
+    for (const Part& part : parts) {
+      if (part.out->bytes[me] == 0) continue;
       OCCULT_CUDA(cudaMemcpyAsync(static_cast<char*>(part.recv) + part.in->offset[me],
                                   static_cast<const char*>(part.send) + part.out->offset[me],
-                                  part.out->bytes[me], cudaMemcpyDeviceToDevice, stream_));
+                                  part.out->bytes[me], cudaMemcpyDeviceToDevice, copy_stream_));
     }
+    OCCULT_CUDA(cudaEventRecord(join_, copy_stream_));
   }
   OCCULT_NCCL(ncclGroupStart());
   for (const Part& part : parts) {
@@ -132,6 +150,7 @@ void Communicator::alltoallv(std::initializer_list<Part> parts) {
   }
   OCCULT_NCCL(ncclGroupEnd());
   settle("all-to-all-v enqueue");
+  if (local) OCCULT_CUDA(cudaStreamWaitEvent(stream_, join_, 0));
 }
 
 void Communicator::wait() {

@@ -44,7 +44,9 @@ class Communicator {
     const Exchange* in;
   };
   // All-to-all-v of several buffers (rows and their metadata) as one group of ncclSend/ncclRecv, so
-  // they share one launch; this rank's own blocks are device copies. Enqueued on stream().
+  // they share one launch. This rank's own blocks are device copies on a side stream that overlap
+  // the transfer (serialised, a large local block would cost as much as a remote one); stream()
+  // waits for them. Enqueued on stream().
   void alltoallv(std::initializer_list<Part> parts);
   // Waits for everything enqueued on stream(); throws GpuError (after aborting the communicator) on
   // an NCCL error or when `timeout_s` passes.
@@ -61,6 +63,8 @@ class Communicator {
   double timeout_s_;
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
+  cudaStream_t copy_stream_ = nullptr;  // local blocks, concurrent with NCCL
+  cudaEvent_t fork_ = nullptr, join_ = nullptr;
 };
 
 // NCCL_NVLS_ENABLE=0 before any communicator exists: NVLink multicast can take a shared host's GPUs

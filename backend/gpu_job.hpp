@@ -45,9 +45,12 @@ struct PlainRun {
 struct JobResult {
   std::vector<StrategyRun> runs;
   std::optional<PlainRun> plain;
-  double y_diff = -1, dx_diff = -1;  // standard vs occult outputs, relative Frobenius (-1: not both run)
+  // Standard vs occult outputs, relative Frobenius; -1 when not both ran, or with comm_only, where the
+  // two legitimately differ (each token gets back k copies of itself under standard, |Dev_t| under occult).
+  double y_diff = -1, dx_diff = -1;
   std::string bootstrap;
   int ranks = 0;
+  int rank = 0;  // this process's rank: under mpirun only rank 0 prints
 };
 
 // Runs on every rank; every rank returns the same (reduced) result. The first form joins a new

@@ -24,17 +24,16 @@ std::string version_string(int v, int major_div, int minor_div) {
   return std::to_string(v / major_div) + "." + std::to_string((v % major_div) / minor_div);
 }
 
-// "NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.159.04  ..." -> "580.159.04".
+// "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.159.04  ..." -> "580.159.04": the
+// first word made of digits and dots.
 std::string kernel_driver_version() {
   std::ifstream in("/proc/driver/nvidia/version");
-  std::string line;
-  if (!std::getline(in, line)) return "";
-  auto at = line.find("Kernel Module");
-  if (at == std::string::npos) return line;
-  std::istringstream rest(line.substr(at + 13));
-  std::string v;
-  rest >> v;
-  return v;
+  std::string word;
+  while (in >> word) {
+    if (word.find('.') != std::string::npos && word.find_first_not_of("0123456789.") == std::string::npos)
+      return word;
+  }
+  return "";
 }
 
 }  // namespace

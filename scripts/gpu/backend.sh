@@ -4,10 +4,12 @@
 # NCCL paths, the PyTorch baseline in the same job, and `occult calibrate`. Everything lands in
 # $OUT: summary.md (the side-by-side tables), h200x2.json (the profile), backend-results.tgz (all
 # JSON and logs). Needs .deps (scripts/gpu/fetch-deps.sh) and .gpu/torch_baseline.py carried along.
-#   bash scripts/gpu/backend.sh [all|smoke]    (smoke: build, tests, one short run per path)
+#   bash scripts/gpu/backend.sh [STEP...]
+# Steps (default: all but sanitizer): tests sanitizer torch a2a layer mpi calibrate. The build always runs.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-what=${1:-all}
+steps=" ${*:-tests torch a2a layer mpi calibrate} "
+want() { [[ "$steps" == *" $1 "* ]]; }
 OUT=${OUT:-/tmp/occult-backend}
 # Work outside $OUT: only a few files come back from the device machine, so $OUT gets the summary,
 # the profile and one archive of everything.
@@ -31,18 +33,22 @@ cmake --build $B -j "$(nproc)" --target occult occult_gpu_tests >"$R/build.log" 
   || { grep -E "error|FAILED" "$R/build.log" | head -40; exit 1; }
 grep -i "mpi" "$R/configure.log" | tee -a "$R/steps.log"
 
-log "GPU tests (backend)"
-timeout 300 $B/tests/occult_gpu_tests --gtest_filter='Backend*:ThreadBootstrap*:Communicator*:DeviceBuffer*' \
-  >"$R/gpu-tests.log" 2>&1
-echo "gpu tests rc=$?" | tee -a "$R/steps.log"
-grep -E "^\[  (PASSED|FAILED|SKIPPED) |FAILED  \]|OK \]" "$R/gpu-tests.log" | tail -30
+if want tests; then
+  log "GPU tests (backend)"
+  timeout 300 $B/tests/occult_gpu_tests --gtest_filter='Backend*:ThreadBootstrap*:Communicator*:DeviceBuffer*' \
+    >"$R/gpu-tests.log" 2>&1
+  echo "gpu tests rc=$?" | tee -a "$R/steps.log"
+  grep -E "^\[  (PASSED|FAILED|SKIPPED) |FAILED  \]" "$R/gpu-tests.log" | tail -30
+fi
 
-log "compute-sanitizer (memcheck) on the layer tests"
-timeout 240 compute-sanitizer --tool memcheck --error-exitcode 9 \
-  $B/tests/occult_gpu_tests --gtest_filter='BackendLayer.ForwardOverShapes:BackendLayer.TrainingOverShapes' \
-  >"$R/sanitizer.log" 2>&1
-echo "compute-sanitizer rc=$?" | tee -a "$R/steps.log"
-tail -3 "$R/sanitizer.log"
+if want sanitizer; then
+  log "compute-sanitizer (memcheck) on the layer tests"
+  timeout 240 compute-sanitizer --tool memcheck --error-exitcode 9 \
+    $B/tests/occult_gpu_tests --gtest_filter='BackendLayer.ForwardOverShapes:BackendLayer.TrainingOverShapes' \
+    >"$R/sanitizer.log" 2>&1
+  echo "compute-sanitizer rc=$?" | tee -a "$R/steps.log"
+  tail -3 "$R/sanitizer.log"
+fi
 
 run() {  # name, env assignments..., -- occult args...
   local name=$1; shift
@@ -57,49 +63,49 @@ P_NV=(NCCL_NVLS_ENABLE=0)
 P_PCIE=(NCCL_P2P_DISABLE=1)
 P_NET=(NCCL_P2P_DISABLE=1 NCCL_SHM_DISABLE=1)
 
-if [ "$what" = smoke ]; then
-  run smoke-nvlink "${P_NV[@]}" -- --model olmoe-1b-7b --tokens 1024 --train --iters 5
-  run smoke-pcie "${P_PCIE[@]}" -- --model deepseek-v3 --tokens 128 --comm-only --iters 5
-  if command -v mpirun >/dev/null; then
-    log "mpirun smoke"
-    timeout 120 mpirun -np 2 --bind-to none $O gpu-run --model olmoe-1b-7b --tokens 512 --iters 3 --json \
-      >"$R/smoke-mpi.json" 2>"$R/smoke-mpi.err"
-    echo "smoke-mpi rc=$?" | tee -a "$R/steps.log"
-  fi
-  log "calibrate --quick"
-  timeout 200 $O calibrate --quick -o "$R/calibration-quick.json" 2>"$R/calibrate-quick.err"
-  echo "calibrate rc=$?" | tee -a "$R/steps.log"
-else
+if want torch; then
   log "PyTorch baseline (same job)"
   mkdir -p "$R/torch"
   OUT="$R/torch" PYTHONUNBUFFERED=1 timeout 300 python3 .gpu/torch_baseline.py >"$R/torch/log.txt" 2>&1
   echo "torch rc=$?" | tee -a "$R/steps.log"
-
-  # Dispatch + combine alone at DeepSeek-V3 width (h=7168, 256 experts, top-8): NVLink sweep.
+fi
+if want a2a; then
+  # Dispatch + combine alone at DeepSeek-V3 width (h=7168, 256 experts, top-8).
   for t in 128 1024 8192 32768; do
     run "a2a-nvlink-$t" "${P_NV[@]}" -- --model deepseek-v3 --tokens $t --comm-only --iters 20
+  done
+  # NCCL's blocking mode, to compare the host overhead of the non-blocking default.
+  for t in 128 32768; do
+    run "a2a-nvlink-$t-blocking" "${P_NV[@]}" OCCULT_NCCL_BLOCKING=1 -- --model deepseek-v3 --tokens $t --comm-only --iters 20
   done
   for t in 128 8192; do
     run "a2a-pcie-$t" "${P_PCIE[@]}" -- --model deepseek-v3 --tokens $t --comm-only --iters 10
     run "a2a-network-$t" "${P_NET[@]}" -- --model deepseek-v3 --tokens $t --comm-only --iters 5
   done
+fi
+if want layer; then
   # Whole layer at OLMoE shape (64 experts, top-8), forward and training, on the three paths.
   for t in 128 4096; do
     run "layer-nvlink-$t" "${P_NV[@]}" -- --model olmoe-1b-7b --tokens $t --train --iters 20
     run "layer-pcie-$t" "${P_PCIE[@]}" -- --model olmoe-1b-7b --tokens $t --train --iters 10
     run "layer-network-$t" "${P_NET[@]}" -- --model olmoe-1b-7b --tokens $t --train --iters 5
   done
-  if command -v mpirun >/dev/null; then
-    log "mpirun: one process per GPU"
-    timeout 120 mpirun -np 2 --bind-to none $O gpu-run --model olmoe-1b-7b --tokens 4096 --train --iters 20 --json \
-      >"$R/layer-nvlink-4096-mpi.json" 2>"$R/layer-nvlink-4096-mpi.err"
-    echo "mpi rc=$?" | tee -a "$R/steps.log"
-  fi
+fi
+if want mpi && command -v mpirun >/dev/null; then
+  log "mpirun: one process per GPU"
+  timeout 120 mpirun -np 2 --bind-to none $O gpu-run --model olmoe-1b-7b --tokens 4096 --train --iters 20 --json \
+    >"$R/layer-nvlink-4096-mpi.json" 2>"$R/layer-nvlink-4096-mpi.err"
+  echo "mpi rc=$?" | tee -a "$R/steps.log"
+  tail -5 "$R/layer-nvlink-4096-mpi.err"
+fi
+if want calibrate; then
   log "calibrate"
   timeout 400 $O calibrate -o "$R/h200x2.json" 2>"$R/calibrate.err"
   echo "calibrate rc=$?" | tee -a "$R/steps.log"
+  tail -3 "$R/calibrate.err"
   cp "$R/h200x2.json" "$OUT/" 2>/dev/null
 fi
+for f in "$R"/*.err; do [ -s "$f" ] && { echo "== $f"; tail -4 "$f"; }; done
 
 log "tables"
 python3 scripts/gpu/backend_table.py "$R" >"$R/summary.md" 2>"$R/table.err" || cat "$R/table.err"

@@ -49,7 +49,7 @@ if any_run:
 print("## Dispatch + combine (--comm-only), DeepSeek-V3 width h=7168, 256 experts, top-8, 2 GPUs\n")
 print("| path | tokens/GPU | standard MB | occult MB | std dispatch us | occult dispatch us | plain NCCL us | std combine us | occult combine us | plain combine us | occult GB/s (its bytes) | plain GB/s | occult/std dispatch+combine |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-for name, j in sorted(runs.items(), key=lambda kv: (kv[1]["path"], kv[1]["tokens_per_gpu"])):
+for name, j in sorted(runs.items(), key=lambda kv: (kv[1]["path"], kv[1]["tokens_per_gpu"], kv[0])):
     if not name.startswith("a2a-"):
         continue
     s, o, pl = strat(j, "standard"), strat(j, "occult"), j.get("plain_nccl")
@@ -59,7 +59,8 @@ for name, j in sorted(runs.items(), key=lambda kv: (kv[1]["path"], kv[1]["tokens
     ob = o["wire_bytes"]["dispatch"]["rows"] + o["wire_bytes"]["dispatch"]["meta"]
     sd, od = s["phases_us"]["dispatch"], o["phases_us"]["dispatch"]
     sc, oc = s["phases_us"]["combine"], o["phases_us"]["combine"]
-    print(f"| {j['path']} | {j['tokens_per_gpu']} | {mb(sb)} | {mb(ob)} | {f1(sd)} | {f1(od)} | {f1(pl and pl['dispatch_us'])} | "
+    label = j["path"] + (" (NCCL blocking mode)" if "blocking" in name else "")
+    print(f"| {label} | {j['tokens_per_gpu']} | {mb(sb)} | {mb(ob)} | {f1(sd)} | {f1(od)} | {f1(pl and pl['dispatch_us'])} | "
           f"{f1(sc)} | {f1(oc)} | {f1(pl and pl['combine_us'])} | {f1(o['wire_GBps']['dispatch'])} | "
           f"{f1(pl and pl['dispatch_GBps'])} | {f2((od + oc) / (sd + sc))} |")
 

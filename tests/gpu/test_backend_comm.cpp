@@ -77,11 +77,12 @@ TEST(Communicator, MissingPeerTimesOutInsteadOfHanging) {
     DeviceBuffer<unsigned char> buf(64 << 20, "buf");
     const Exchange x = Exchange::from_rows({0, 64 << 20}, 1), none = Exchange::from_rows({0, 0}, 1);
     if (b.rank() == 0) {
-      comm.alltoallv({{buf.get(), &x, buf.get(), &none}});  // rank 1 never posts the receive
       try {
+        comm.alltoallv({{buf.get(), &x, buf.get(), &none}});  // rank 1 never posts the receive
         comm.wait();
       } catch (const GpuError& e) {
-        timed_out = std::string(e.what()).find("did not finish") != std::string::npos;
+        // NCCL may notice at enqueue (connection setup) or while waiting for the transfer.
+        timed_out = std::string(e.what()).find("communicator aborted") != std::string::npos;
       }
     }
   });
