@@ -77,9 +77,9 @@ void compute_layout(DispatchMode mode, const RoutingView& routing, const Placeme
 
 // Send buffer of one device: rows (capacity tokens*top_k) plus the metadata the receiver needs.
 struct SendBuffers {
-  Bf16* rows = nullptr;                // [capacity x hidden]
-  std::int32_t* expert = nullptr;      // [capacity x slots] local expert index on the destination, -1 unused
-  float* weight = nullptr;             // [capacity x slots] gate weight, 0 in unused slots
+  Bf16* rows = nullptr;            // [capacity x hidden]
+  std::int32_t* expert = nullptr;  // [capacity x slots] local expert index on the destination, -1 unused
+  float* weight = nullptr;         // [capacity x slots] gate weight, 0 in unused slots
 };
 
 // Copies x[t] into every send row of token t and fills the metadata. Rows beyond the total are not
@@ -89,8 +89,8 @@ void pack_rows(DispatchMode mode, const Bf16* x, int hidden, const RoutingView& 
                cudaStream_t stream);
 
 // Plain row pack without metadata: the combine backward (dispatch of the output gradient dy).
-void pack_rows_only(const Bf16* x, int hidden, const RoutingView& routing, const Layout& layout,
-                    Bf16* rows, cudaStream_t stream);
+void pack_rows_only(const Bf16* x, int hidden, const RoutingView& routing, const Layout& layout, Bf16* rows,
+                    cudaStream_t stream);
 
 // Local experts of one device, nn.Linear layout (out x in): y = x W^T.
 struct ExpertWeights {
@@ -139,7 +139,7 @@ void unpack_reduce(const Bf16* back, int hidden, std::int64_t tokens, int top_k,
                    Bf16* out, cudaStream_t stream);
 
 // Gate-weight gradients back in source order: d_weights[t*k+j] = back_dw[pair_row*slots + pair_slot].
-void unpack_weight_grad(const float* back_dw, int slots, std::int64_t tokens, int top_k,
-                        const Layout& layout, float* d_weights, cudaStream_t stream);
+void unpack_weight_grad(const float* back_dw, int slots, std::int64_t tokens, int top_k, const Layout& layout,
+                        float* d_weights, cudaStream_t stream);
 
 }  // namespace occult::kernels

@@ -41,8 +41,10 @@ std::vector<std::int32_t> local_index_of(const std::vector<std::int32_t>& device
 
 int meta_slots(Strategy mode, int top_k) { return mode == Strategy::Standard ? 1 : top_k; }
 
-Layout layout(Strategy mode, const Routing& routing, const std::vector<std::int32_t>& device_of, int devices) {
-  if (mode == Strategy::Hierarchical) throw InputError("", 0, "strategy", "the kernels run standard or occult");
+Layout layout(Strategy mode, const Routing& routing, const std::vector<std::int32_t>& device_of,
+              int devices) {
+  if (mode == Strategy::Hierarchical)
+    throw InputError("", 0, "strategy", "the kernels run standard or occult");
   const int k = routing.top_k;
   const std::size_t pairs = std::size_t(routing.tokens) * std::size_t(k);
   Layout l;
@@ -56,7 +58,8 @@ Layout layout(Strategy mode, const Routing& routing, const std::vector<std::int3
       const int e = routing.experts[p];
       if (e < 0) continue;
       if (std::size_t(e) >= device_of.size())
-        throw InputError("", 0, "experts", "expert id " + std::to_string(e) + " >= " + std::to_string(device_of.size()));
+        throw InputError("", 0, "experts",
+                         "expert id " + std::to_string(e) + " >= " + std::to_string(device_of.size()));
       const int d = device_of[std::size_t(e)];
       int same = 0, first = -1;  // earlier choices of t on device d
       for (int i = 0; i < j; ++i) {
@@ -76,7 +79,8 @@ Layout layout(Strategy mode, const Routing& routing, const std::vector<std::int3
     }
   }
   l.send_offsets.assign(std::size_t(devices) + 1, 0);
-  for (int d = 0; d < devices; ++d) l.send_offsets[std::size_t(d) + 1] = l.send_offsets[std::size_t(d)] + l.send_counts[std::size_t(d)];
+  for (int d = 0; d < devices; ++d)
+    l.send_offsets[std::size_t(d) + 1] = l.send_offsets[std::size_t(d)] + l.send_counts[std::size_t(d)];
   l.row_token.assign(std::size_t(l.total_rows()), -1);
   // Ranks were per destination (a repeated occult choice copied its first choice's rank).
   for (std::size_t p = 0; p < pairs; ++p) {
@@ -204,7 +208,8 @@ ExpertGrads expert_ffn_backward(const Packed& recv, std::int64_t rows, const Exp
   return g;
 }
 
-std::vector<float> unpack_reduce(const std::vector<float>& back, int hidden, const Routing& routing, const Layout& l) {
+std::vector<float> unpack_reduce(const std::vector<float>& back, int hidden, const Routing& routing,
+                                 const Layout& l) {
   const std::size_t h = std::size_t(hidden), k = std::size_t(routing.top_k);
   std::vector<float> out(std::size_t(routing.tokens) * h, 0.0f);
   for (std::size_t t = 0; t < std::size_t(routing.tokens); ++t)
@@ -216,7 +221,8 @@ std::vector<float> unpack_reduce(const std::vector<float>& back, int hidden, con
   return out;
 }
 
-std::vector<float> moe_layer(const std::vector<float>& x, int hidden, const Routing& routing, const Experts& all) {
+std::vector<float> moe_layer(const std::vector<float>& x, int hidden, const Routing& routing,
+                             const Experts& all) {
   const std::size_t h = std::size_t(hidden), k = std::size_t(routing.top_k);
   std::vector<float> out(std::size_t(routing.tokens) * h, 0.0f);
   for (std::size_t t = 0; t < std::size_t(routing.tokens); ++t)

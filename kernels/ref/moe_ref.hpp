@@ -41,9 +41,9 @@ Layout layout(Strategy mode, const Routing& routing, const std::vector<std::int3
 int meta_slots(Strategy mode, int top_k);
 
 struct Packed {
-  std::vector<float> rows;             // [total rows x hidden]
-  std::vector<std::int32_t> expert;    // [total rows x slots] local expert index, -1 unused
-  std::vector<float> weight;           // [total rows x slots]
+  std::vector<float> rows;           // [total rows x hidden]
+  std::vector<std::int32_t> expert;  // [total rows x slots] local expert index, -1 unused
+  std::vector<float> weight;         // [total rows x slots]
   int slots = 1;
 };
 Packed pack(Strategy mode, const std::vector<float>& x, int hidden, const Routing& routing,
@@ -67,11 +67,13 @@ ExpertGrads expert_ffn_backward(const Packed& recv, std::int64_t rows, const Exp
                                 const std::vector<float>& d_out);
 
 // out[t] = sum of the distinct rows back[pair_row[t, j]].
-std::vector<float> unpack_reduce(const std::vector<float>& back, int hidden, const Routing& routing, const Layout& l);
+std::vector<float> unpack_reduce(const std::vector<float>& back, int hidden, const Routing& routing,
+                                 const Layout& l);
 
 // The whole layer computed directly, without dispatch: y[t] = sum_j w_tj * FFN_{e_tj}(x_t), where
 // the experts of all devices are given as one list indexed by global expert id.
-std::vector<float> moe_layer(const std::vector<float>& x, int hidden, const Routing& routing, const Experts& all);
+std::vector<float> moe_layer(const std::vector<float>& x, int hidden, const Routing& routing,
+                             const Experts& all);
 
 // Relative Frobenius error ||a - b|| / ||b||.
 double rel_frobenius(const std::vector<float>& a, const std::vector<float>& b);

@@ -17,7 +17,8 @@ Routing synthetic_routing(std::int64_t tokens, int experts, int top_k, int idle_
   std::iota(order.begin(), order.end(), 0);
   std::shuffle(order.begin(), order.end(), rng);
   std::vector<double> popularity(std::size_t(experts), 0.0);
-  for (int i = 0; i < experts - idle_experts; ++i) popularity[std::size_t(order[std::size_t(i)])] = 1.0 / (1.0 + i);
+  for (int i = 0; i < experts - idle_experts; ++i)
+    popularity[std::size_t(order[std::size_t(i)])] = 1.0 / (1.0 + i);
   Routing r;
   r.tokens = tokens;
   r.top_k = top_k;

@@ -15,8 +15,12 @@ namespace {
 
 Experts random_experts(int count, int hidden, int ffn, std::uint64_t seed) {
   const std::size_t n = std::size_t(count) * std::size_t(hidden) * std::size_t(ffn);
-  return Experts{random_bf16(n, 0.1f, seed), random_bf16(n, 0.1f, seed + 1), random_bf16(n, 0.1f, seed + 2), count,
-                 hidden, ffn};
+  return Experts{random_bf16(n, 0.1f, seed),
+                 random_bf16(n, 0.1f, seed + 1),
+                 random_bf16(n, 0.1f, seed + 2),
+                 count,
+                 hidden,
+                 ffn};
 }
 
 // The tokens of source device `src` (contiguous block) as a routing of their own.
@@ -123,9 +127,11 @@ TEST(RefPipeline, DispatchedLayerEqualsDirectLayer) {
     std::vector<float> back(p.rows.size(), 0.0f);
     for (int d = 0; d < D; ++d) {  // each destination computes its block of rows
       const int lo = l.send_offsets[std::size_t(d)], n = l.send_counts[std::size_t(d)];
-      Packed recv{std::vector<float>(p.rows.begin() + lo * h, p.rows.begin() + (lo + n) * h),
-                  std::vector<std::int32_t>(p.expert.begin() + lo * p.slots, p.expert.begin() + (lo + n) * p.slots),
-                  std::vector<float>(p.weight.begin() + lo * p.slots, p.weight.begin() + (lo + n) * p.slots), p.slots};
+      Packed recv{
+          std::vector<float>(p.rows.begin() + lo * h, p.rows.begin() + (lo + n) * h),
+          std::vector<std::int32_t>(p.expert.begin() + lo * p.slots, p.expert.begin() + (lo + n) * p.slots),
+          std::vector<float>(p.weight.begin() + lo * p.slots, p.weight.begin() + (lo + n) * p.slots),
+          p.slots};
       const auto y = expert_ffn_forward(recv, n, slice_experts(all, d * E / D, E / D));
       std::copy(y.begin(), y.end(), back.begin() + lo * h);
     }
@@ -162,7 +168,8 @@ TEST(RefBackward, MatchesFiniteDifferences) {
     EXPECT_NEAR(analytic, (up - down) / (2 * eps), 2e-3 + 2e-2 * std::fabs(analytic)) << what;
   };
   for (std::size_t i : {0u, 7u, 17u}) check([&]() -> float& { return recv.rows[i]; }, g.d_rows[i], "d_rows");
-  for (std::size_t i : {0u, 1u, 4u, 5u}) check([&]() -> float& { return recv.weight[i]; }, g.d_weight[i], "d_weight");
+  for (std::size_t i : {0u, 1u, 4u, 5u})
+    check([&]() -> float& { return recv.weight[i]; }, g.d_weight[i], "d_weight");
   for (std::size_t i : {0u, 13u, 30u}) {
     check([&]() -> float& { return w.gate[i]; }, g.d_gate[i], "d_gate");
     check([&]() -> float& { return w.up[i]; }, g.d_up[i], "d_up");

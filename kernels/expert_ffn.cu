@@ -1,0 +1,82 @@
+// Sparse expert FFN forward: counting sort of the received pairs by expert, then two grouped
+// tensor-core GEMMs: gathered rows x [gate|up] with the SwiGLU epilogue, and act x down with the
+// gate-weighted scatter-add into one output row per received row.
+#include "kernels/expert_ffn_common.cuh"
+#include "kernels/expert_gemm_mma.cuh"
+
+namespace occult::kernels {
+namespace {
+
+struct ForwardBuffers {
+  detail::ExpertIndex ix;
+  Bf16* act = nullptr;   // [pairs x ffn]
+  float* acc = nullptr;  // [rows x hidden], only when rows can hold several experts
+};
+
+ForwardBuffers carve_forward(void* base, const RecvView& recv, const ExpertWeights& w, std::size_t* used) {
+  detail::Carver c(base);
+  ForwardBuffers b;
+  b.ix = detail::carve_expert_index(c, recv, w.local_experts);
+  b.act = c.take<Bf16>(std::size_t(std::max<std::int64_t>(b.ix.capacity, 1)) * std::size_t(w.ffn));
+  if (recv.slots > 1)
+    b.acc = c.take<float>(std::size_t(std::max<std::int64_t>(recv.num_rows, 1)) * std::size_t(w.hidden));
+  if (used) *used = c.used();
+  return b;
+}
+
+__global__ void zero_unrouted_rows(const std::int32_t* expert, std::int64_t rows, int experts, uint4* out,
+                                   int chunks) {
+  const std::int64_t r = blockIdx.x;
+  if (r >= rows) return;
+  const int e = expert[r];
+  if (e >= 0 && e < experts) return;
+  for (int c = threadIdx.x; c < chunks; c += blockDim.x) out[r * chunks + c] = make_uint4(0, 0, 0, 0);
+}
+
+}  // namespace
+
+std::size_t expert_ffn_workspace_bytes(const RecvView& recv, const ExpertWeights& w) {
+  std::size_t used = 0;
+  carve_forward(nullptr, recv, w, &used);
+  return used;
+}
+
+void expert_ffn_forward(const RecvView& recv, const ExpertWeights& w, Bf16* out, void* workspace,
+                        cudaStream_t stream) {
+  detail::validate_expert_args(recv, w);
+  if (recv.num_rows == 0) return;
+  const ForwardBuffers b = carve_forward(workspace, recv, w, nullptr);
+  detail::build_expert_index(recv, b.ix, detail::kTileM, stream);
+
+  detail::GemmArgs up;
+  up.ix = b.ix;
+  up.a = detail::as_bf(recv.rows);
+  up.K = w.hidden;
+  up.b_gate = detail::as_bf(w.gate);
+  up.b_up = detail::as_bf(w.up);
+  up.N = w.ffn;
+  up.act = detail::as_bf(b.act);
+  detail::launch_expert_gemm<detail::Epilogue::SwiGLU>(up, stream);
+
+  detail::GemmArgs down;
+  down.ix = b.ix;
+  down.a = detail::as_bf(b.act);
+  down.K = w.ffn;
+  down.b_gate = detail::as_bf(w.down);
+  down.N = w.hidden;
+  if (recv.slots == 1) {  // one expert per row: store directly, zero the rows no expert reads
+    zero_unrouted_rows<<<unsigned(recv.num_rows), 128, 0, stream>>>(
+        recv.expert, recv.num_rows, w.local_experts, reinterpret_cast<uint4*>(out), w.hidden / 8);
+    OCCULT_LAUNCHED("zero_unrouted_rows");
+    down.out = detail::as_bf(out);
+    detail::launch_expert_gemm<detail::Epilogue::ScatterStore>(down, stream);
+  } else {
+    const std::int64_t n = recv.num_rows * w.hidden;
+    OCCULT_CUDA(cudaMemsetAsync(b.acc, 0, sizeof(float) * std::size_t(n), stream));
+    down.acc = b.acc;
+    detail::launch_expert_gemm<detail::Epilogue::ScatterAtomic>(down, stream);
+    detail::fp32_to_bf16(b.acc, n, out, stream);
+  }
+}
+
+}  // namespace occult::kernels

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Kernels on a GPU machine, in one job: configure + build, GPU kernel tests, compute-sanitizer,
+# the sparse expert FFN benchmark (ours vs cuBLAS per-expert vs cuBLAS dense) and the PyTorch
+# numbers (shared torch_baseline.py and the torch grouped FFN path) side by side, a results table.
+# Run from the repository root on the GPU machine (deps from scripts/gpu/fetch-deps.sh in .deps/,
+# torch_baseline.py copied to .gpu/). Results go to $OUT (default results/gpu/local).
+#   OUT=/tmp/k bash scripts/gpu/kernels.sh            # everything
+#   SKIP_TORCH=1 SKIP_SANITIZER=1 bash scripts/gpu/kernels.sh
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-results/gpu/local}
+mkdir -p "$OUT"
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+BUILD=${BUILD:-build-gpu}
+log="$OUT/kernels-log.txt"
+exec > >(tee "$log") 2>&1
+status=0
+
+echo "== provenance"
+date -u +%Y-%m-%dT%H:%M:%SZ
+echo "command: OUT=$OUT bash scripts/gpu/kernels.sh"
+git rev-parse HEAD 2>/dev/null || echo "git: (no repository)"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
+/usr/local/cuda/bin/nvcc --version | tail -2
+grep -E '#define NCCL_(MAJOR|MINOR|PATCH) ' /usr/include/nccl.h | awk '{printf "%s=%s ", $2, $3} END {print ""}'
+
+echo "== build"
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DOCCULT_SIMGRID=OFF -DOCCULT_CUDA=ON >"$OUT/cmake.txt" 2>&1 ||
+  { tail -30 "$OUT/cmake.txt"; exit 1; }
+cmake --build "$BUILD" -j "$(nproc)" -k 0 --target occult_gpu_tests occult_bench_gpu 2>&1 | grep -E "error|warning:|FAILED" | head -40
+[ -x "$BUILD/tests/occult_gpu_tests" ] || { echo "build failed"; exit 1; }
+rm -f "$OUT/cmake.txt"
+
+echo "== GPU kernel tests"
+filter='Gpu*'
+"$BUILD/tests/occult_gpu_tests" --gtest_filter="$filter" || status=1
+
+if [ -z "${SKIP_SANITIZER:-}" ]; then
+  echo "== compute-sanitizer memcheck (layer sweep, expert FFN, backward)"
+  compute-sanitizer --tool memcheck --error-exitcode 3 "$BUILD/tests/occult_gpu_tests" \
+    --gtest_filter='GpuLayer.TopKAndExpertCountSweep:GpuExpertFfn.*:GpuUnpack.*' 2>&1 | tail -15 || status=1
+  echo "== compute-sanitizer racecheck (expert FFN)"
+  compute-sanitizer --tool racecheck --error-exitcode 3 "$BUILD/tests/occult_gpu_tests" \
+    --gtest_filter='GpuExpertFfn.MatchesCublasPath' 2>&1 | tail -6 || status=1
+fi
+
+echo "== benchmark: sparse expert FFN"
+"$BUILD/bench/occult_bench_gpu" --benchmark_out="$OUT/kernels-bench.json" --benchmark_out_format=json \
+  --benchmark_counters_tabular=true || status=1
+
+if [ -z "${SKIP_TORCH:-}" ]; then
+  echo "== PyTorch grouped FFN path (same shapes)"
+  PYTHONUNBUFFERED=1 python3 bench/gpu/bench_kernels_torch.py "$OUT/kernels-torch.json" || status=1
+  if [ -f .gpu/torch_baseline.py ]; then
+    echo "== torch_baseline.py (dense / grouped GEMM, copy, NCCL all-to-all)"
+    mkdir -p "$OUT/torch_baseline"
+    OUT="$OUT/torch_baseline" PYTHONUNBUFFERED=1 python3 .gpu/torch_baseline.py >/dev/null || status=1
+  fi
+fi
+
+echo "== table"
+python3 - "$OUT" <<'PY' || status=1
+import json, os, sys
+out = sys.argv[1]
+bench = json.load(open(f"{out}/kernels-bench.json"))
+rows = {}
+for b in bench["benchmarks"]:
+    _, shape, rpe, mode, path = b["name"].split("/")
+    rows.setdefault((shape, int(rpe.split(":")[1]), mode), {})[path] = (b["real_time"], b["TFLOPs"] / 1e0)
+torch = {}
+if os.path.exists(f"{out}/kernels-torch.json"):
+    for r in json.load(open(f"{out}/kernels-torch.json"))["results"]:
+        torch[(r["shape"], r["rows_per_expert"], "standard" if r["slots"] == 1 else "occult4")] = (r["us"], r["tflops"])
+lines = ["| shape | rows/expert | mode | ours TFLOP/s (us) | cuBLAS per-expert | torch grouped_mm path | cuBLAS dense same FLOPs | ours / best library |",
+         "|---|---|---|---|---|---|---|---|"]
+fmt = lambda v: f"{v[1]:.0f} ({v[0]:.0f})" if v else "-"
+for key in sorted(rows, key=lambda k: (["olmoe", "qwen15", "dsv3"].index(k[0]), k[2], k[1])):
+    r = rows[key]
+    ours, lib, dense, tg = r.get("ours"), r.get("cublas_per_expert"), r.get("cublas_dense"), torch.get(key)
+    best = max([v[1] for v in (lib, tg) if v] or [0])
+    ratio = f"{ours[1] / best:.2f}x" if ours and best else "-"
+    lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {fmt(ours)} | {fmt(lib)} | {fmt(tg)} | {fmt(dense)} | {ratio} |")
+tb = f"{out}/torch_baseline/gemm.json"
+if os.path.exists(tb):
+    g = json.load(open(tb))
+    lines.append("")
+    lines.append("torch_baseline.py, same job: dense bf16 GEMM up to %.0f TFLOP/s; torch._grouped_mm %s TFLOP/s; copy %.2f TB/s" % (
+        max(x["tflops"] for x in g["gemm"]), ", ".join(f"{x['tflops']:.0f}" for x in g["grouped"] if "tflops" in x), g["copy_TBps"]))
+open(f"{out}/kernels-table.md", "w").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+echo "== done (status $status)"
+exit $status

@@ -1,0 +1,269 @@
+// GPU kernels against the fp32 CPU references: layout and pack exactly, the whole layer (standard
+// and occult, every destination simulated on one GPU) within bf16 tolerance, the cuBLAS path, the
+// backward. Inputs are random (never zeros), outputs are poisoned first.
+#include <gtest/gtest.h>
+
+#include <cublas_v2.h>
+
+#include <cmath>
+#include <tuple>
+
+#include "kernels/expert_ffn_cublas.hpp"
+#include "kernels/moe_kernels.hpp"
+#include "kernels/ref/synthetic.hpp"
+#include "sim/core/error.hpp"
+#include "tests/gpu/kernel_test_support.hpp"
+
+namespace occult::kernels::testing {
+namespace {
+
+constexpr double kTol = 1e-2;  // relative Frobenius error, bf16 data and fp32 accumulation
+
+ref::Experts random_experts(int count, int hidden, int ffn, std::uint64_t seed) {
+  const std::size_t n = std::size_t(count) * std::size_t(hidden) * std::size_t(ffn);
+  // Scales keep activations O(1) whatever the sizes, so bf16 rounding stays relative.
+  const float s_in = 2.0f / std::sqrt(float(hidden)), s_out = 2.0f / std::sqrt(float(ffn));
+  return ref::Experts{ref::random_bf16(n, s_in, seed),
+                      ref::random_bf16(n, s_in, seed + 1),
+                      ref::random_bf16(n, s_out, seed + 2),
+                      count,
+                      hidden,
+                      ffn};
+}
+
+// Device copies of one routing + placement, with the layout buffers (poisoned).
+struct DeviceLayer {
+  DeviceBuffer<std::int32_t> experts, device_of, local_index;
+  DeviceBuffer<float> weights;
+  DeviceBuffer<std::int32_t> counts, offsets, pair_row, pair_slot, row_token;
+  DeviceBuffer<char> ws;
+  RoutingView routing;
+  PlacementView placement;
+  Layout layout;
+
+  DeviceLayer(const ref::Routing& r, const std::vector<std::int32_t>& dev, int devices)
+      : experts(r.experts),
+        device_of(dev),
+        local_index(ref::local_index_of(dev, devices)),
+        weights(r.weights),
+        counts(std::size_t(devices)),
+        offsets(std::size_t(devices) + 1),
+        pair_row(r.experts.size()),
+        pair_slot(r.experts.size()),
+        row_token(r.experts.size()),
+        ws(layout_workspace_bytes(r.tokens, devices)) {
+    routing = RoutingView{experts.get(), weights.get(), r.tokens, r.top_k};
+    placement = PlacementView{device_of.get(), local_index.get(), int(dev.size()), devices};
+    layout = Layout{counts.get(), offsets.get(), pair_row.get(), pair_slot.get(), row_token.get()};
+  }
+};
+
+DispatchMode to_mode(Strategy s) {
+  return s == Strategy::Standard ? DispatchMode::Standard : DispatchMode::Occult;
+}
+
+// Runs layout -> pack -> per-destination expert FFN -> unpack on one GPU and checks every stage.
+// Returns the layer output.
+std::vector<float> run_layer(Strategy mode, const ref::Routing& r, int E, int D, int h, int f,
+                             const ref::Experts& all, const std::vector<float>& x) {
+  const auto dev = ref::contiguous_devices(E, D);
+  DeviceLayer d(r, dev, D);
+  compute_layout(to_mode(mode), d.routing, d.placement, d.layout, d.ws.get(), nullptr);
+  const ref::Layout want = ref::layout(mode, r, dev, D);
+  const int total = want.total_rows();
+  EXPECT_EQ(d.counts.download(), want.send_counts);
+  EXPECT_EQ(d.offsets.download(), want.send_offsets);
+  EXPECT_EQ(d.pair_row.download(), want.pair_row);
+  EXPECT_EQ(d.pair_slot.download(), want.pair_slot);
+  EXPECT_EQ(d.row_token.download(std::size_t(total)), want.row_token);
+
+  const int slots = meta_slots(to_mode(mode), r.top_k);
+  DeviceBuffer<std::uint16_t> xd(to_bf16(x)), rows(std::size_t(total) * std::size_t(h));
+  DeviceBuffer<std::int32_t> meta_e(std::size_t(total) * std::size_t(slots));
+  DeviceBuffer<float> meta_w(std::size_t(total) * std::size_t(slots));
+  pack_rows(to_mode(mode), xd.get(), h, d.routing, d.placement, d.layout,
+            SendBuffers{rows.get(), meta_e.get(), meta_w.get()}, nullptr);
+  const ref::Packed packed = ref::pack(mode, x, h, r, ref::local_index_of(dev, D), want);
+  EXPECT_EQ(from_bf16(rows.download()), packed.rows);
+  EXPECT_EQ(meta_e.download(), packed.expert);
+  EXPECT_EQ(meta_w.download(), packed.weight);
+
+  // Each destination computes its slice of the send buffer (on one GPU the exchange is the identity).
+  const ref::Experts bf = all;
+  DeviceBuffer<std::uint16_t> gate(to_bf16(bf.gate)), up(to_bf16(bf.up)), down(to_bf16(bf.down));
+  DeviceBuffer<std::uint16_t> back(std::size_t(total) * std::size_t(h));
+  const int L = E / D;
+  const std::size_t fh = std::size_t(f) * std::size_t(h);
+  for (int dst = 0; dst < D; ++dst) {
+    const int lo = want.send_offsets[std::size_t(dst)], n = want.send_counts[std::size_t(dst)];
+    const RecvView recv{rows.get() + std::size_t(lo) * h, meta_e.get() + std::size_t(lo) * slots,
+                        meta_w.get() + std::size_t(lo) * slots, n, slots};
+    const ExpertWeights w{gate.get() + std::size_t(dst) * L * fh,
+                          up.get() + std::size_t(dst) * L * fh,
+                          down.get() + std::size_t(dst) * L * fh,
+                          L,
+                          h,
+                          f};
+    DeviceBuffer<char> ws(expert_ffn_workspace_bytes(recv, w));
+    expert_ffn_forward(recv, w, back.get() + std::size_t(lo) * h, ws.get(), nullptr);
+  }
+  DeviceBuffer<std::uint16_t> out(std::size_t(r.tokens) * std::size_t(h));
+  unpack_reduce(back.get(), h, r.tokens, r.top_k, d.layout, out.get(), nullptr);
+  cuda_ok(cudaDeviceSynchronize(), "layer");
+  return from_bf16(out.download());
+}
+
+void check_layer(int E, int k, int D, std::int64_t tokens, int h, int f) {
+  SCOPED_TRACE("E=" + std::to_string(E) + " k=" + std::to_string(k) + " D=" + std::to_string(D) +
+               " tokens=" + std::to_string(tokens) + " h=" + std::to_string(h) + " f=" + std::to_string(f));
+  const int idle = std::min(E / 8, E - k);  // experts that receive no token
+  const ref::Routing r = ref::synthetic_routing(tokens, E, k, idle, std::uint64_t(E * 1000 + k * 10 + D));
+  const ref::Experts all = random_experts(E, h, f, 17);
+  const auto x = ref::random_bf16(std::size_t(tokens) * std::size_t(h), 1.0f, 5);
+  const auto want = ref::moe_layer(x, h, r, all);
+  const auto standard = run_layer(Strategy::Standard, r, E, D, h, f, all, x);
+  const auto occult = run_layer(Strategy::Occult, r, E, D, h, f, all, x);
+  ASSERT_TRUE(all_finite(standard));
+  ASSERT_TRUE(all_finite(occult));
+  EXPECT_LT(ref::rel_frobenius(standard, want), kTol);
+  EXPECT_LT(ref::rel_frobenius(occult, want), kTol);
+  EXPECT_LT(ref::rel_frobenius(occult, standard), kTol);
+}
+
+TEST(GpuLayer, TopKAndExpertCountSweep) {
+  OCCULT_REQUIRE_GPU();
+  for (int E : {8, 60, 64, 256})
+    for (int k : {1, 2, 4, 6, 8}) check_layer(E, k, E == 60 ? 4 : (E == 8 ? 2 : 8), 300, 64, 64);
+}
+
+TEST(GpuLayer, TokenCountsFromOneTo16K) {
+  OCCULT_REQUIRE_GPU();
+  for (std::int64_t tokens : {1, 2, 129, 4096}) check_layer(64, 8, 8, tokens, 64, 64);
+  check_layer(256, 8, 4, 16384, 64, 64);
+  check_layer(8, 2, 1, 16384, 64, 64);  // one device: every row local, all experts busy
+}
+
+TEST(GpuLayer, ModelShapes) {
+  OCCULT_REQUIRE_GPU();
+  check_layer(8, 2, 2, 700, 512, 256);   // several n- and k-tiles, partial m-tiles
+  check_layer(8, 4, 2, 96, 2048, 1024);  // OLMoE expert shape (few experts keep the CPU reference fast)
+  check_layer(8, 2, 2, 64, 2048, 1408);  // Qwen1.5-MoE expert shape
+}
+
+TEST(GpuExpertFfn, MatchesCublasPath) {
+  OCCULT_REQUIRE_GPU();
+  const int L = 6, h = 256, f = 192;
+  for (int slots : {1, 4}) {
+    const std::int64_t rows = 333;
+    std::vector<std::int32_t> ex(std::size_t(rows * slots), -1);
+    std::vector<float> wt(ex.size(), 0.0f);
+    const auto u = ref::random_bf16(ex.size(), 1.0f, 9);
+    for (std::size_t i = 0; i < ex.size(); ++i) {
+      if (i % std::size_t(slots) == 0 || u[i] > 0.2f)
+        ex[i] = std::int32_t((i * 7 + std::size_t(u[i] * 100 + 100)) % 5);  // expert 5 idle
+      wt[i] = ex[i] >= 0 ? 0.5f + 0.25f * u[i] : 0.0f;
+    }
+    const ref::Experts w = random_experts(L, h, f, 23);
+    const auto x = ref::random_bf16(std::size_t(rows) * h, 1.0f, 29);
+    DeviceBuffer<std::uint16_t> xd(to_bf16(x)), gate(to_bf16(w.gate)), up(to_bf16(w.up)),
+        down(to_bf16(w.down));
+    DeviceBuffer<std::int32_t> exd(ex);
+    DeviceBuffer<float> wtd(wt);
+    const RecvView recv{xd.get(), exd.get(), wtd.get(), rows, slots};
+    const ExpertWeights ew{gate.get(), up.get(), down.get(), L, h, f};
+    DeviceBuffer<std::uint16_t> ours(std::size_t(rows) * h), lib(std::size_t(rows) * h);
+    DeviceBuffer<char> ws(
+        std::max(expert_ffn_workspace_bytes(recv, ew), expert_ffn_cublas_workspace_bytes(recv, ew)));
+    expert_ffn_forward(recv, ew, ours.get(), ws.get(), nullptr);
+    cublasHandle_t handle = nullptr;
+    ASSERT_EQ(cublasCreate(&handle), CUBLAS_STATUS_SUCCESS);
+    expert_ffn_forward_cublas(handle, recv, ew, lib.get(), ws.get(), nullptr);
+    cublasDestroy(handle);
+    cuda_ok(cudaDeviceSynchronize(), "ffn");
+    const ref::Packed p{x, ex, wt, slots};
+    const auto want = ref::expert_ffn_forward(p, rows, w);
+    const auto a = from_bf16(ours.download()), b = from_bf16(lib.download());
+    ASSERT_TRUE(all_finite(a));
+    ASSERT_TRUE(all_finite(b));
+    EXPECT_LT(ref::rel_frobenius(a, want), kTol) << "slots " << slots;
+    EXPECT_LT(ref::rel_frobenius(b, want), kTol) << "slots " << slots;
+  }
+}
+
+TEST(GpuExpertFfn, BackwardMatchesReference) {
+  OCCULT_REQUIRE_GPU();
+  const int L = 4, h = 128, f = 64;
+  for (int slots : {1, 3}) {
+    const std::int64_t rows = 150;
+    std::vector<std::int32_t> ex(std::size_t(rows * slots), -1);
+    std::vector<float> wt(ex.size(), 0.0f);
+    for (std::size_t i = 0; i < ex.size(); ++i) {
+      if (i % std::size_t(slots) != 2) ex[i] = std::int32_t((i * 5 + i / 7) % 3);  // expert 3 idle
+      wt[i] = ex[i] >= 0 ? 0.3f + 0.1f * float(i % 5) : 0.0f;
+    }
+    const ref::Experts w = random_experts(L, h, f, 41);
+    const auto x = ref::random_bf16(std::size_t(rows) * h, 1.0f, 43);
+    const auto dy = ref::random_bf16(std::size_t(rows) * h, 1.0f, 47);
+    DeviceBuffer<std::uint16_t> xd(to_bf16(x)), dyd(to_bf16(dy)), gate(to_bf16(w.gate)), up(to_bf16(w.up)),
+        down(to_bf16(w.down));
+    DeviceBuffer<std::int32_t> exd(ex);
+    DeviceBuffer<float> wtd(wt);
+    const RecvView recv{xd.get(), exd.get(), wtd.get(), rows, slots};
+    const ExpertWeights ew{gate.get(), up.get(), down.get(), L, h, f};
+    DeviceBuffer<std::uint16_t> d_rows(std::size_t(rows) * h);
+    DeviceBuffer<float> d_w(ex.size()), d_gate(w.gate.size()), d_up(w.up.size()), d_down(w.down.size());
+    DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew));
+    expert_ffn_backward(recv, ew, dyd.get(),
+                        ExpertGrads{d_rows.get(), d_w.get(), d_gate.get(), d_up.get(), d_down.get()},
+                        ws.get(), nullptr);
+    cuda_ok(cudaDeviceSynchronize(), "backward");
+    const ref::ExpertGrads want = ref::expert_ffn_backward(ref::Packed{x, ex, wt, slots}, rows, w, dy);
+    const auto got_rows = from_bf16(d_rows.download());
+    for (auto [got, ref_v, name] : {std::tuple{got_rows, want.d_rows, "d_rows"},
+                                    {d_w.download(), want.d_weight, "d_weight"},
+                                    {d_gate.download(), want.d_gate, "d_gate"},
+                                    {d_up.download(), want.d_up, "d_up"},
+                                    {d_down.download(), want.d_down, "d_down"}}) {
+      ASSERT_TRUE(all_finite(got)) << name;
+      EXPECT_LT(ref::rel_frobenius(got, ref_v), kTol) << name << " slots " << slots;
+    }
+  }
+}
+
+TEST(GpuUnpack, WeightGradientsReturnToSourceOrder) {
+  OCCULT_REQUIRE_GPU();
+  const ref::Routing r = ref::synthetic_routing(50, 16, 4, 2, 3);
+  const auto dev = ref::contiguous_devices(16, 4);
+  for (Strategy mode : {Strategy::Standard, Strategy::Occult}) {
+    DeviceLayer d(r, dev, 4);
+    compute_layout(to_mode(mode), d.routing, d.placement, d.layout, d.ws.get(), nullptr);
+    const ref::Layout l = ref::layout(mode, r, dev, 4);
+    const int slots = meta_slots(to_mode(mode), r.top_k);
+    const auto back = ref::random_bf16(std::size_t(l.total_rows()) * std::size_t(slots), 1.0f, 13);
+    DeviceBuffer<float> backd(back), out(r.experts.size());
+    unpack_weight_grad(backd.get(), slots, r.tokens, r.top_k, d.layout, out.get(), nullptr);
+    const auto got = out.download();
+    for (std::size_t p = 0; p < got.size(); ++p)
+      EXPECT_EQ(got[p], back[std::size_t(l.pair_row[p]) * std::size_t(slots) + std::size_t(l.pair_slot[p])]);
+  }
+}
+
+TEST(GpuKernels, RejectBadShapes) {
+  OCCULT_REQUIRE_GPU();
+  const RecvView recv{nullptr, nullptr, nullptr, 4, 1};
+  EXPECT_THROW(expert_ffn_forward(recv, ExpertWeights{nullptr, nullptr, nullptr, 2, 100, 64}, nullptr,
+                                  nullptr, nullptr),
+               InputError);
+  EXPECT_THROW(
+      expert_ffn_forward(RecvView{nullptr, nullptr, nullptr, 4, 0},
+                         ExpertWeights{nullptr, nullptr, nullptr, 2, 64, 64}, nullptr, nullptr, nullptr),
+      InputError);
+  EXPECT_THROW(compute_layout(DispatchMode::Occult, RoutingView{nullptr, nullptr, 4, 0},
+                              PlacementView{nullptr, nullptr, 8, 2}, Layout{}, nullptr, nullptr),
+               InputError);
+  EXPECT_THROW(pack_rows_only(nullptr, 12, RoutingView{nullptr, nullptr, 4, 2}, Layout{}, nullptr, nullptr),
+               InputError);
+}
+
+}  // namespace
+}  // namespace occult::kernels::testing
