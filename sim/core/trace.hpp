@@ -36,7 +36,7 @@ struct Trace {
 // Throws InputError with `where` as the file context.
 void validate_trace(const Trace& trace, const std::string& where);
 
-// The project's own trace format (docs/formats.md): reading validates; errors are InputError.
+// The project's own trace format (docs/formats/trace.md): reading validates; errors are InputError.
 Trace read_trace(const std::string& path);
 void write_trace(const Trace& trace, const std::string& path);
 
