@@ -12,7 +12,7 @@
 #include "sim/core/placement.hpp"
 #include "sim/core/trace.hpp"
 
-namespace occult::testing {
+namespace occult::analysis_test {
 
 // Tokens with k distinct experts drawn uniformly, or (skewed) from a small hot set of experts.
 inline LayerRouting random_routing(std::mt19937_64& rng, int experts, int k, std::int64_t tokens,
@@ -83,4 +83,4 @@ inline RefToken ref_token(const LayerRouting& r, const LayerPlacement& p, const 
   return ref;
 }
 
-}  // namespace occult::testing
+}  // namespace occult::analysis_test

@@ -52,7 +52,7 @@ class CliAnalyze : public ::testing::Test {
     trace_.num_experts = 16;
     trace_.top_k = 4;
     for (int l = 0; l < 2; ++l) {
-      trace_.layers.push_back(testing::random_routing(rng, 16, 4, 256, l == 1));
+      trace_.layers.push_back(analysis_test::random_routing(rng, 16, 4, 256, l == 1));
       trace_.layers.back().layer = l;
     }
     write_trace(trace_, path("t.bin"));
@@ -73,7 +73,7 @@ TEST_F(CliAnalyze, JsonIsOneDocumentMatchingTheLibrary) {
   EXPECT_EQ(doc["devices"], 4);
   EXPECT_EQ(doc["nodes"], 2);
   ASSERT_EQ(doc["layers"].size(), 2u);
-  const auto placement = testing::contiguous(16, 4);
+  const auto placement = analysis_test::contiguous(16, 4);
   for (int l = 0; l < 2; ++l) {
     const auto m = analyze_layer(trace_.layers[std::size_t(l)], placement, {4, 2}, 100);
     EXPECT_DOUBLE_EQ(doc["layers"][std::size_t(l)]["ct_occult"].get<double>(), m.ct_occult);

@@ -23,7 +23,7 @@ LayerRouting example_routing() {
 const ClusterShape kShape{4, 2};
 
 TEST(MetricsExample, CollaborationMetrics) {
-  const auto m = analyze_layer(example_routing(), testing::contiguous(8, 4), kShape, 10);
+  const auto m = analyze_layer(example_routing(), analysis_test::contiguous(8, 4), kShape, 10);
   EXPECT_EQ(m.layer, 3);
   EXPECT_EQ(m.tokens, 4);
   EXPECT_DOUBLE_EQ(m.ct_standard, 3.0);
@@ -38,7 +38,7 @@ TEST(MetricsExample, CollaborationMetrics) {
 }
 
 TEST(MetricsExample, BytesPerStrategy) {
-  const auto m = analyze_layer(example_routing(), testing::contiguous(8, 4), kShape, 10);
+  const auto m = analyze_layer(example_routing(), analysis_test::contiguous(8, 4), kShape, 10);
   // standard rows: 0->1, 1->2 x2, 1->3, 2->3, 3->0 x2, 3->2
   EXPECT_EQ(m.bytes_standard.total, 80);
   EXPECT_EQ(m.bytes_standard.intra_node, 30);
@@ -65,7 +65,7 @@ TEST(MetricsExample, BytesPerStrategy) {
 
 TEST(PlanExample, HierarchicalStages) {
   const auto plan =
-      build_plan(example_routing(), 8, testing::contiguous(8, 4), kShape, Strategy::Hierarchical, 10);
+      build_plan(example_routing(), 8, analysis_test::contiguous(8, 4), kShape, Strategy::Hierarchical, 10);
   ASSERT_EQ(plan.stages.size(), 2u);
   EXPECT_EQ(plan.stages[0].kind, PlanStage::Kind::Network);
   EXPECT_EQ(plan.stages[1].kind, PlanStage::Kind::NodeFanout);
@@ -86,9 +86,9 @@ TEST(PlanExample, HierarchicalStages) {
 
 TEST(PlanExample, StandardAndOccultMatrices) {
   const auto std_plan =
-      build_plan(example_routing(), 8, testing::contiguous(8, 4), kShape, Strategy::Standard, 10);
+      build_plan(example_routing(), 8, analysis_test::contiguous(8, 4), kShape, Strategy::Standard, 10);
   const auto occ_plan =
-      build_plan(example_routing(), 8, testing::contiguous(8, 4), kShape, Strategy::Occult, 10);
+      build_plan(example_routing(), 8, analysis_test::contiguous(8, 4), kShape, Strategy::Occult, 10);
   ASSERT_EQ(std_plan.stages.size(), 1u);
   ASSERT_EQ(occ_plan.stages.size(), 1u);
   const std::int64_t want_std[4][4] = {{2, 1, 0, 0}, {0, 0, 2, 1}, {0, 0, 2, 1}, {2, 0, 1, 0}};

@@ -10,9 +10,9 @@
 namespace occult {
 namespace {
 
-using testing::random_placement;
-using testing::random_routing;
-using testing::ref_token;
+using analysis_test::random_placement;
+using analysis_test::random_routing;
+using analysis_test::ref_token;
 
 struct Case {
   int experts, top_k, devices, gpus_per_node;
@@ -122,7 +122,7 @@ TEST(MetricsProperties, OneExpertPerDeviceGivesCtOccultEqualK) {
   std::mt19937_64 rng(7);
   for (int k : {1, 2, 4, 8}) {
     const auto routing = random_routing(rng, 16, k, 500);
-    const auto m = analyze_layer(routing, testing::contiguous(16, 16), {16, 4}, 1);
+    const auto m = analyze_layer(routing, analysis_test::contiguous(16, 16), {16, 4}, 1);
     EXPECT_DOUBLE_EQ(m.ct_occult, k);
     EXPECT_DOUBLE_EQ(m.intra_ratio, 0.0);
     EXPECT_EQ(m.bytes_occult.total, m.bytes_standard.total);
@@ -132,7 +132,7 @@ TEST(MetricsProperties, OneExpertPerDeviceGivesCtOccultEqualK) {
 TEST(MetricsProperties, SingleDeviceMovesNothing) {
   std::mt19937_64 rng(8);
   const auto routing = random_routing(rng, 8, 4, 300);
-  const auto m = analyze_layer(routing, testing::contiguous(8, 1), {1, 1}, 4096);
+  const auto m = analyze_layer(routing, analysis_test::contiguous(8, 1), {1, 1}, 4096);
   EXPECT_DOUBLE_EQ(m.ct_occult, 1.0);
   EXPECT_DOUBLE_EQ(m.ct_node, 1.0);
   EXPECT_DOUBLE_EQ(m.remote_ct_occult, 0.0);
@@ -142,7 +142,7 @@ TEST(MetricsProperties, SingleDeviceMovesNothing) {
 
 TEST(MetricsProperties, AggregateIsTokenWeighted) {
   std::mt19937_64 rng(9);
-  const auto p = testing::contiguous(16, 4);
+  const auto p = analysis_test::contiguous(16, 4);
   auto a = analyze_layer(random_routing(rng, 16, 4, 100), p, {4, 2}, 2);
   auto b = analyze_layer(random_routing(rng, 16, 4, 300, true), p, {4, 2}, 2);
   const auto all = aggregate_layers({a, b});
@@ -159,9 +159,9 @@ TEST(MetricsProperties, RejectsExpertIdsOutsideThePlacement) {
   LayerRouting r;
   r.top_k = 2;
   r.experts = {0, 1, 2, 8};
-  EXPECT_THROW(analyze_layer(r, testing::contiguous(8, 2), {2, 1}, 1), InputError);
+  EXPECT_THROW(analyze_layer(r, analysis_test::contiguous(8, 2), {2, 1}, 1), InputError);
   r.experts = {0, 1, -3, 2};
-  EXPECT_THROW(analyze_layer(r, testing::contiguous(8, 2), {2, 1}, 1), InputError);
+  EXPECT_THROW(analyze_layer(r, analysis_test::contiguous(8, 2), {2, 1}, 1), InputError);
 }
 
 }  // namespace

@@ -16,11 +16,11 @@ TEST(PlanProperties, RowsAreConservedForEveryStrategy) {
     const int G = (iter % 2 == 0) ? 4 : 2;
     const ClusterShape shape{D, G};
     const std::int64_t T = 1 + iter * 7;
-    const auto routing = testing::random_routing(rng, E, k, T, iter % 2 == 0);
-    const auto placement = testing::random_placement(rng, E, D);
+    const auto routing = analysis_test::random_routing(rng, E, k, T, iter % 2 == 0);
+    const auto placement = analysis_test::random_placement(rng, E, D);
     std::int64_t sum_dev = 0, sum_remote_nodes = 0;
     for (std::int64_t t = 0; t < T; ++t) {
-      const auto ref = testing::ref_token(routing, placement, shape, t);
+      const auto ref = analysis_test::ref_token(routing, placement, shape, t);
       sum_dev += std::int64_t(ref.devices.size());
       sum_remote_nodes +=
           std::int64_t(ref.nodes.size()) - std::int64_t(ref.nodes.count(shape.node_of(ref.src)));
@@ -72,8 +72,8 @@ TEST(PlanProperties, RowsAreConservedForEveryStrategy) {
 
 TEST(PlanProperties, GpusPerNodeOneMakesHierarchicalEqualOccult) {
   std::mt19937_64 rng(5);
-  const auto routing = testing::random_routing(rng, 16, 4, 400);
-  const auto p = testing::random_placement(rng, 16, 8);
+  const auto routing = analysis_test::random_routing(rng, 16, 4, 400);
+  const auto p = analysis_test::random_placement(rng, 16, 8);
   const auto oc = build_plan(routing, 16, p, {8, 1}, Strategy::Occult, 1);
   const auto hi = build_plan(routing, 16, p, {8, 1}, Strategy::Hierarchical, 1);
   for (int s = 0; s < 8; ++s)
@@ -84,7 +84,7 @@ TEST(PlanProperties, GpusPerNodeOneMakesHierarchicalEqualOccult) {
 TEST(PlanProperties, EmptyRoutingGivesEmptyPlan) {
   LayerRouting r;
   r.top_k = 4;
-  const auto plan = build_plan(r, 8, testing::contiguous(8, 2), {2, 1}, Strategy::Occult, 8);
+  const auto plan = build_plan(r, 8, analysis_test::contiguous(8, 2), {2, 1}, Strategy::Occult, 8);
   EXPECT_EQ(plan.stages[0].rows.total(), 0);
   EXPECT_EQ(plan.tokens_per_device, (std::vector<std::int64_t>{0, 0}));
 }
@@ -93,8 +93,8 @@ TEST(PlanProperties, RejectsMismatchedPlacement) {
   LayerRouting r;
   r.top_k = 1;
   r.experts = {0};
-  EXPECT_THROW(build_plan(r, 16, testing::contiguous(8, 2), {2, 1}, Strategy::Occult, 8), InputError);
-  EXPECT_THROW(build_plan(r, 8, testing::contiguous(8, 2), {2, 4}, Strategy::Occult, 8), InputError);
+  EXPECT_THROW(build_plan(r, 16, analysis_test::contiguous(8, 2), {2, 1}, Strategy::Occult, 8), InputError);
+  EXPECT_THROW(build_plan(r, 8, analysis_test::contiguous(8, 2), {2, 4}, Strategy::Occult, 8), InputError);
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ namespace {
 
 // E=8 on D=4, experts 2d, 2d+1 on device d; expert 0 also on devices 2 and 3, expert 7 also on 0.
 LayerPlacement replicated() {
-  LayerPlacement p = testing::contiguous(8, 4);
+  LayerPlacement p = analysis_test::contiguous(8, 4);
   p.replicas.assign(8, {});
   p.replicas[0] = {2, 3};
   p.replicas[7] = {0};
@@ -48,12 +48,12 @@ TEST(Replicas, NeverAddADestinationWhenAvoidable) {
   std::mt19937_64 rng(3);
   for (int iter = 0; iter < 200; ++iter) {
     const int E = 16, D = 4, k = 1 + iter % 6;
-    LayerPlacement p = testing::random_placement(rng, E, D);
+    LayerPlacement p = analysis_test::random_placement(rng, E, D);
     LayerPlacement primary_only = p;
     p.replicas.assign(std::size_t(E), {});
     for (int e = 0; e < E; ++e)
       if (rng() % 3 == 0) p.replicas[std::size_t(e)].push_back(int(rng() % D));
-    const auto routing = testing::random_routing(rng, E, k, 50);
+    const auto routing = analysis_test::random_routing(rng, E, k, 50);
     TokenWalker with(p, {D, 1}, k), without(primary_only, {D, 1}, k);
     for (std::int64_t t = 0; t < routing.tokens(); ++t) {
       const auto& a = with.resolve_token(routing, t, routing.tokens());
@@ -74,12 +74,12 @@ TEST(Replicas, NeverAddADestinationWhenAvoidable) {
 
 TEST(Replicas, MetricsAndPlansAgreeUnderReplication) {
   std::mt19937_64 rng(4);
-  const auto routing = testing::random_routing(rng, 8, 3, 300);
+  const auto routing = analysis_test::random_routing(rng, 8, 3, 300);
   const auto p = replicated();
   const auto m = analyze_layer(routing, p, {4, 2}, 1);
   const auto oc = build_plan(routing, 8, p, {4, 2}, Strategy::Occult, 1);
   EXPECT_DOUBLE_EQ(m.ct_occult, double(oc.stages[0].rows.total()) / 300.0);
-  const auto m_plain = analyze_layer(routing, testing::contiguous(8, 4), {4, 2}, 1);
+  const auto m_plain = analyze_layer(routing, analysis_test::contiguous(8, 4), {4, 2}, 1);
   EXPECT_LE(m.remote_ct_occult, m_plain.remote_ct_occult);
   EXPECT_LE(m.bytes_occult.total, m_plain.bytes_occult.total);
 }

@@ -22,7 +22,8 @@ LayerRouting example() {
 const ClusterShape kShape{4, 2};
 
 TEST(PruneExample, ScoreKeepsTheHeaviestDevicesAndRenormalises) {
-  const auto out = prune_layer(example(), testing::contiguous(8, 4), kShape, parse_strategy("pruned:2"));
+  const auto out =
+      prune_layer(example(), analysis_test::contiguous(8, 4), kShape, parse_strategy("pruned:2"));
   const std::int32_t X = kDroppedExpert;
   EXPECT_EQ(out.routing.experts,
             (std::vector<std::int32_t>{0, 2, X, X, 1, X, 5, X}));  // t1: tie -> own device 2, then 0
@@ -38,7 +39,7 @@ TEST(PruneExample, ScoreKeepsTheHeaviestDevicesAndRenormalises) {
   EXPECT_EQ(out.fidelity.tokens_pruned, 2);
   EXPECT_EQ(out.fidelity.replaced, 0);
 
-  const auto m = analyze_layer(out.routing, testing::contiguous(8, 4), kShape, 1);
+  const auto m = analyze_layer(out.routing, analysis_test::contiguous(8, 4), kShape, 1);
   EXPECT_DOUBLE_EQ(m.ct_occult, 2.0);
   EXPECT_DOUBLE_EQ(m.ct_standard, 2.0);  // two experts left per token
   EXPECT_EQ(m.pairs, 4);
@@ -47,16 +48,17 @@ TEST(PruneExample, ScoreKeepsTheHeaviestDevicesAndRenormalises) {
 
 TEST(PruneExample, NodeLimitedKeepsWholeNodes) {
   const auto out =
-      prune_layer(example(), testing::contiguous(8, 4), kShape, parse_strategy("node-limited:1"));
+      prune_layer(example(), analysis_test::contiguous(8, 4), kShape, parse_strategy("node-limited:1"));
   const std::int32_t X = kDroppedExpert;
   // t0: node 0 holds 0.7 of the mass; t1: 0.5 each, the tie goes to t1's own node 1.
   EXPECT_EQ(out.routing.experts, (std::vector<std::int32_t>{0, 2, X, X, X, X, 5, 7}));
   EXPECT_NEAR(out.fidelity.mass_fraction(), 0.6, 1e-6);
-  EXPECT_DOUBLE_EQ(analyze_layer(out.routing, testing::contiguous(8, 4), kShape, 1).ct_node, 1.0);
+  EXPECT_DOUBLE_EQ(analyze_layer(out.routing, analysis_test::contiguous(8, 4), kShape, 1).ct_node, 1.0);
 }
 
 TEST(PruneExample, LimitAtOrAboveTheDevicesUsedChangesNothing) {
-  const auto out = prune_layer(example(), testing::contiguous(8, 4), kShape, parse_strategy("pruned:4"));
+  const auto out =
+      prune_layer(example(), analysis_test::contiguous(8, 4), kShape, parse_strategy("pruned:4"));
   EXPECT_EQ(out.routing.experts, example().experts);
   EXPECT_EQ(out.routing.weights, example().weights);
   EXPECT_DOUBLE_EQ(out.fidelity.choice_fraction(), 1.0);
@@ -80,13 +82,13 @@ TEST(PruneExample, SimilarityReplacesEachDroppedExpertByItsClosestAllowedOne) {
   one.experts = {0, 2, 4, 6};
   one.weights = {0.4f, 0.3f, 0.2f, 0.1f};
   const auto out =
-      prune_layer(one, testing::contiguous(8, 4), kShape, parse_strategy("pruned:2/similarity"), &sim);
+      prune_layer(one, analysis_test::contiguous(8, 4), kShape, parse_strategy("pruned:2/similarity"), &sim);
   EXPECT_EQ(out.routing.experts, (std::vector<std::int32_t>{0, 2, 1, 3}));
   EXPECT_EQ(out.routing.weights, one.weights);  // substitutes carry the dropped weight
   EXPECT_EQ(out.fidelity.kept_choices, 2);
   EXPECT_EQ(out.fidelity.replaced, 2);
   EXPECT_NEAR(out.fidelity.mass_fraction(), 0.7, 1e-6);
-  EXPECT_DOUBLE_EQ(analyze_layer(out.routing, testing::contiguous(8, 4), kShape, 1).ct_occult, 2.0);
+  EXPECT_DOUBLE_EQ(analyze_layer(out.routing, analysis_test::contiguous(8, 4), kShape, 1).ct_occult, 2.0);
 }
 
 TEST(PruneExample, SimilarityDropsWhenNoAllowedExpertIsLeft) {
@@ -95,7 +97,8 @@ TEST(PruneExample, SimilarityDropsWhenNoAllowedExpertIsLeft) {
   one.top_k = 3;
   one.experts = {0, 1, 2};
   one.weights = {0.5f, 0.3f, 0.2f};
-  const auto out = prune_layer(one, testing::contiguous(8, 4), kShape, parse_strategy("pruned:1/similarity"));
+  const auto out =
+      prune_layer(one, analysis_test::contiguous(8, 4), kShape, parse_strategy("pruned:1/similarity"));
   EXPECT_EQ(out.routing.experts, (std::vector<std::int32_t>{0, 1, kDroppedExpert}));
   EXPECT_NEAR(out.routing.weights[0], 0.5 / 0.8, 1e-6);
   EXPECT_EQ(out.fidelity.replaced, 0);
@@ -106,9 +109,9 @@ TEST(PruneExample, RejectsASimilarityForAnotherExpertCount) {
   profile.top_k = 2;
   profile.experts = {0, 1};
   const auto sim = SimilarityMatrix::profile(profile, 4);
-  EXPECT_THROW(
-      prune_layer(example(), testing::contiguous(8, 4), kShape, parse_strategy("pruned:1/similarity"), &sim),
-      InputError);
+  EXPECT_THROW(prune_layer(example(), analysis_test::contiguous(8, 4), kShape,
+                           parse_strategy("pruned:1/similarity"), &sim),
+               InputError);
 }
 
 }  // namespace

@@ -56,8 +56,8 @@ TEST(PruneProperties, LimitHoldsOnRandomRoutings) {
   for (int iter = 0; iter < 60; ++iter) {
     const int E = 32, D = iter % 2 ? 8 : 16, G = 4, k = 2 + iter % 7;
     const ClusterShape shape{D, G};
-    const auto routing = testing::random_routing(rng, E, k, 120, iter % 3 == 0);
-    auto placement = testing::random_placement(rng, E, D);
+    const auto routing = analysis_test::random_routing(rng, E, k, 120, iter % 3 == 0);
+    auto placement = analysis_test::random_placement(rng, E, D);
     if (iter % 4 == 3) {  // some experts replicated
       placement.replicas.assign(std::size_t(E), {});
       for (int e = 0; e < E; e += 3) placement.replicas[std::size_t(e)] = {int(rng() % D), int(rng() % D)};
@@ -83,8 +83,8 @@ TEST(PruneProperties, LimitHoldsOnRandomRoutings) {
 
 TEST(PruneProperties, SimilarityKeepsMoreChoicesThanScoreNeverFewer) {
   std::mt19937_64 rng(43);
-  const auto routing = testing::random_routing(rng, 64, 8, 2000, true);
-  const auto placement = testing::random_placement(rng, 64, 16);
+  const auto routing = analysis_test::random_routing(rng, 64, 8, 2000, true);
+  const auto placement = analysis_test::random_placement(rng, 64, 16);
   const auto score = prune_layer(routing, placement, {16, 4}, parse_strategy("pruned:2"));
   const auto sim = prune_layer(routing, placement, {16, 4}, parse_strategy("pruned:2/similarity"));
   // Same devices kept either way, so the same original choices survive; similarity refills the rest.
@@ -99,8 +99,8 @@ TEST(PruneProperties, SimilarityKeepsMoreChoicesThanScoreNeverFewer) {
 
 TEST(PruneProperties, UnprunedSpecIsTheIdentity) {
   std::mt19937_64 rng(44);
-  const auto routing = testing::random_routing(rng, 16, 4, 50);
-  const auto out = prune_layer(routing, testing::contiguous(16, 4), {4, 1}, parse_strategy("occult"));
+  const auto routing = analysis_test::random_routing(rng, 16, 4, 50);
+  const auto out = prune_layer(routing, analysis_test::contiguous(16, 4), {4, 1}, parse_strategy("occult"));
   EXPECT_EQ(out.routing.experts, routing.experts);
   EXPECT_DOUBLE_EQ(out.fidelity.choice_fraction(), 1.0);
   EXPECT_DOUBLE_EQ(out.fidelity.mass_fraction(), 1.0);
@@ -110,7 +110,7 @@ TEST(PruneProperties, ImplicitUniformWeightsBecomeExplicit) {
   LayerRouting r;
   r.top_k = 2;
   r.experts = {0, 7};
-  const auto out = prune_layer(r, testing::contiguous(8, 4), {4, 1}, parse_strategy("pruned:1"));
+  const auto out = prune_layer(r, analysis_test::contiguous(8, 4), {4, 1}, parse_strategy("pruned:1"));
   EXPECT_EQ(out.routing.experts, (std::vector<std::int32_t>{0, kDroppedExpert}));  // tie: lower device
   EXPECT_EQ(out.routing.weights, (std::vector<float>{1.0f, 0.0f}));
   EXPECT_DOUBLE_EQ(out.fidelity.mass_fraction(), 0.5);
