@@ -30,6 +30,8 @@ void import_as(occult::LogFormat format, bool skip_bad) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  // A fresh file each time: truncating in place makes ext4 flush on close (auto_da_alloc), 100x slower.
+  std::remove(temp_file().c_str());
   FILE* f = std::fopen(temp_file().c_str(), "wb");
   if (!f) return 0;
   std::fwrite(data, 1, size, f);
