@@ -240,7 +240,8 @@ void measure_overheads(const CalibrateOptions& opt, CalibrationProfile& prof) {
       const kernels::Layout lv{cnt.get(), off.get(), prow.get(), pslot.get(), rtok.get()};
       const auto mode = kernels::DispatchMode::Standard;
       const double row_b = double(h) * 2;
-      lay.push_back({double(pairs) * 20.0, time_median(s, 2, opt.iters, [&](cudaStream_t st) {
+      // Byte counts as the cost model charges them (sim/core/cost_model.cpp), so the fit transfers.
+      lay.push_back({double(pairs) * 12.0, time_median(s, 2, opt.iters, [&](cudaStream_t st) {
                        kernels::compute_layout(mode, rv, pv, lv, ws.get(), st);
                      })});
       pack.push_back(
@@ -300,9 +301,10 @@ CalibrationProfile calibrate(const CalibrateOptions& opt) {
   for (const auto& cls : opt.paths) {
     const std::string env = nccl_env_for(cls);
     const std::string cmd = (env.empty() ? std::string() : "env " + env + " ") + "'" + exe +
-                            "' calibrate --link-only" + (opt.quick ? " --quick" : "") + " --gpus " +
-                            std::to_string(opt.gpus) + " --iters " + std::to_string(opt.iters) +
-                            " --timeout " + std::to_string(int(opt.timeout_s));
+                            "' calibrate --link-only --nccl-mode " + opt.nccl_mode +
+                            (opt.quick ? " --quick" : "") + " --gpus " + std::to_string(opt.gpus) +
+                            " --iters " + std::to_string(opt.iters) + " --timeout " +
+                            std::to_string(int(opt.timeout_s));
     std::cerr << "calibrate: measuring " << cls << " in a child process: " << cmd << "\n";
     // The child's links are read through the profile reader, so they are validated like any file.
     nlohmann::json j = calibration_to_json(prof);

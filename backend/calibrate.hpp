@@ -15,6 +15,7 @@ struct CalibrateOptions {
   int gpus = 0;        // 0: every visible GPU
   bool quick = false;  // fewer sizes and shapes (tests, smoke runs)
   int iters = 10;
+  std::string nccl_mode = "blocking";  // the interconnect as PyTorch sees it (communicator.hpp)
   double timeout_s = 120;
 };
 

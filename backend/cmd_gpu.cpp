@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "backend/calibrate.hpp"
+#include "backend/communicator.hpp"
 #include "backend/gpu_report.hpp"
 #include "backend/job_setup.hpp"
 #include "backend/provenance.hpp"
@@ -82,8 +83,15 @@ void add_gpu_run(CLI::App& app) {
       ->default_val(a->max_tokens);
   cmd->add_option("--timeout", a->timeout_s, "Seconds before a stuck NCCL operation is aborted")
       ->default_val(a->timeout_s);
+  auto mode = std::make_shared<std::string>("nonblocking");
+  cmd->add_option(
+         "--nccl-mode", *mode,
+         "nonblocking: every NCCL call under --timeout, init included (tens of us host cost per "
+         "exchange); blocking: PyTorch's mode, lower small-message latency, stream waits still time out")
+      ->default_val(*mode);
   cmd->add_flag("--json", *json, "Print one JSON document on stdout");
-  cmd->callback([a, json] {
+  cmd->callback([a, json, mode] {
+    gpu::set_nccl_mode(gpu::parse_nccl_mode(*mode));
     const gpu::GpuJob job = gpu::make_job(*a);
     const std::string path = gpu::link_class_from_env();
     const gpu::JobResult r = gpu::run_job(job);
@@ -130,6 +138,10 @@ void add_calibrate(CLI::App& app) {
   cmd->add_option("--iters", o->iters, "Timed repeats per point (median)")->default_val(o->iters);
   cmd->add_option("--timeout", o->timeout_s, "Seconds before a stuck NCCL operation is aborted")
       ->default_val(o->timeout_s);
+  cmd->add_option("--nccl-mode", o->nccl_mode,
+                  "NCCL communicator mode of the link measurements (blocking: as PyTorch; nonblocking: as "
+                  "gpu-run's default)")
+      ->default_val(o->nccl_mode);
   cmd->add_flag("--json", *json, "Print the profile on stdout as well");
   cmd->add_flag("--link-only", *link_only,
                 "Measure only the path this process's NCCL environment selects and print {\"links\": [...]} "
@@ -137,6 +149,7 @@ void add_calibrate(CLI::App& app) {
       ->group("");  // internal
   cmd->callback([o, out, link_only, json] {
     if (o->iters < 1) throw InputError("", 0, "iters", "must be at least 1");
+    gpu::set_nccl_mode(gpu::parse_nccl_mode(o->nccl_mode));
     if (*link_only) {
       std::cout << gpu::links_to_json({gpu::measure_link(*o)}).dump(2) << "\n";
       return;

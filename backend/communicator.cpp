@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "backend/gpu_error.hpp"
+#include "sim/core/error.hpp"
 
 namespace occult::gpu {
 namespace {
@@ -37,6 +38,21 @@ Exchange Exchange::from_rows(const std::vector<std::int64_t>& rows, std::size_t 
 
 void disable_nvlink_multicast() { setenv("NCCL_NVLS_ENABLE", "0", 1); }
 
+void set_nccl_mode(NcclMode m) { setenv("OCCULT_NCCL_BLOCKING", m == NcclMode::Blocking ? "1" : "0", 1); }
+
+NcclMode nccl_mode() {
+  const char* v = std::getenv("OCCULT_NCCL_BLOCKING");
+  return v && std::string(v) == "1" ? NcclMode::Blocking : NcclMode::NonBlocking;
+}
+
+NcclMode parse_nccl_mode(const std::string& text) {
+  if (text == "nonblocking") return NcclMode::NonBlocking;
+  if (text == "blocking") return NcclMode::Blocking;
+  throw InputError("", 0, "nccl-mode", "'" + text + "' is not a mode (nonblocking, blocking)");
+}
+
+const char* nccl_mode_name(NcclMode m) { return m == NcclMode::Blocking ? "blocking" : "nonblocking"; }
+
 Communicator::Communicator(Bootstrap& boot, int device, double timeout_s)
     : boot_(boot), rank_(boot.rank()), size_(boot.size()), device_(device), timeout_s_(timeout_s) {
   disable_nvlink_multicast();
@@ -49,11 +65,7 @@ Communicator::Communicator(Bootstrap& boot, int device, double timeout_s)
   if (rank_ == 0) OCCULT_NCCL(ncclGetUniqueId(&id));
   boot_.broadcast(&id, sizeof(id), 0);
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
-  // Non-blocking by default so that a missing peer cannot hang init or connection setup;
-  // OCCULT_NCCL_BLOCKING=1 selects NCCL's blocking mode (to compare host overheads). Waits on the
-  // stream keep their timeout either way.
-  const char* blocking = std::getenv("OCCULT_NCCL_BLOCKING");
-  config.blocking = blocking && std::string(blocking) == "1" ? 1 : 0;
+  config.blocking = nccl_mode() == NcclMode::Blocking ? 1 : 0;
   OCCULT_NCCL(ncclCommInitRankConfig(&comm_, size_, id, rank_, &config));
   settle("ncclCommInitRankConfig");
 }

@@ -67,6 +67,17 @@ class Communicator {
   cudaEvent_t fork_ = nullptr, join_ = nullptr;
 };
 
+// NCCL mode of the communicators this process creates. Non-blocking (the default) keeps every NCCL
+// call under the timeout, init and connection setup included, at a host cost of tens of
+// microseconds per exchange (NCCL completes a non-blocking group on a helper thread). Blocking is
+// what PyTorch uses: lower small-message latency; waits on the stream still time out and abort,
+// but a peer that never joins can block init or the first exchange with it.
+enum class NcclMode { NonBlocking, Blocking };
+void set_nccl_mode(NcclMode m);  // through OCCULT_NCCL_BLOCKING, so child processes inherit it
+NcclMode nccl_mode();
+NcclMode parse_nccl_mode(const std::string& text);  // InputError (field "nccl-mode")
+const char* nccl_mode_name(NcclMode m);
+
 // NCCL_NVLS_ENABLE=0 before any communicator exists: NVLink multicast can take a shared host's GPUs
 // out of service, and the all-to-all never needs it.
 void disable_nvlink_multicast();

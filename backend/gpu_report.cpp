@@ -3,6 +3,7 @@
 #include <iomanip>
 #include <ostream>
 
+#include "backend/communicator.hpp"
 #include "backend/provenance.hpp"
 
 namespace occult::gpu {
@@ -34,6 +35,7 @@ nlohmann::json job_to_json(const GpuJob& job, const JobResult& r, const std::str
       {"nccl", p.nccl},         {"date", p.date},           {"command", p.command}, {"host", p.host}};
   j["path"] = path;
   j["bootstrap"] = r.bootstrap;
+  j["nccl_mode"] = nccl_mode_name(nccl_mode());
   j["ranks"] = r.ranks;
   j["model"] = {
       {"name", m.name}, {"experts", m.experts}, {"top_k", m.top_k}, {"hidden", m.hidden}, {"ffn", m.ffn}};

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "backend/communicator.hpp"
 #include "sim/core/error.hpp"
 
 namespace occult::gpu {
@@ -98,7 +99,8 @@ std::string nccl_env_for(const std::string& link_class) {
 
 std::string link_description(const std::string& link_class) {
   const std::string env = nccl_env_for(link_class);
-  return "NCCL all-to-all-v (grouped send/recv) between the GPUs of one node" +
+  return "NCCL all-to-all-v (grouped send/recv, " + std::string(nccl_mode_name(nccl_mode())) +
+         " communicator) between the GPUs of one node" +
          (env.empty() ? std::string(", NVLink (default path)") : ", " + env);
 }
 

@@ -59,14 +59,15 @@ for name, j in sorted(runs.items(), key=lambda kv: (kv[1]["path"], kv[1]["tokens
     ob = o["wire_bytes"]["dispatch"]["rows"] + o["wire_bytes"]["dispatch"]["meta"]
     sd, od = s["phases_us"]["dispatch"], o["phases_us"]["dispatch"]
     sc, oc = s["phases_us"]["combine"], o["phases_us"]["combine"]
-    label = j["path"] + (" (NCCL blocking mode)" if "blocking" in name else "")
+    label = j["path"] + (" (NCCL blocking)" if j.get("nccl_mode") == "blocking" else "")
     print(f"| {label} | {j['tokens_per_gpu']} | {mb(sb)} | {mb(ob)} | {f1(sd)} | {f1(od)} | {f1(pl and pl['dispatch_us'])} | "
           f"{f1(sc)} | {f1(oc)} | {f1(pl and pl['combine_us'])} | {f1(o['wire_GBps']['dispatch'])} | "
           f"{f1(pl and pl['dispatch_GBps'])} | {f2((od + oc) / (sd + sc))} |")
 
 print("\n## Whole layer, OLMoE shape (64 experts, top-8, h=2048, f=1024), 2 GPUs, training (forward + backward)\n")
-print("| path | tokens/GPU | std fwd us | occult fwd us | fwd speedup | std bwd us | occult bwd us | std train us | occult train us | train speedup | std dispatch MB | occult dispatch MB | check (max rel err) |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("Communication = dispatch + combine + their two backward mirrors (the four all-to-alls of a training step).\n")
+print("| path | tokens/GPU | std fwd us | occult fwd us | fwd speedup | std bwd us | occult bwd us | std train us | occult train us | train speedup | std comm us | occult comm us | comm speedup | std dispatch MB | occult dispatch MB | check (max rel err) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for name, j in sorted(runs.items(), key=lambda kv: (kv[1]["path"], kv[1]["tokens_per_gpu"], kv[0])):
     if not name.startswith("layer-"):
         continue
@@ -75,9 +76,12 @@ for name, j in sorted(runs.items(), key=lambda kv: (kv[1]["path"], kv[1]["tokens
         continue
     st, ot = s["forward_us"] + s.get("backward_us", 0), o["forward_us"] + o.get("backward_us", 0)
     err = max(max(x["check"]["y_rel_err"], x["check"]["dx_rel_err"], x["check"]["dw_rel_err"]) for x in (s, o))
-    label = j["path"] + (" (mpirun)" if j.get("bootstrap") == "mpi" else "")
+    label = j["path"] + (" (mpirun)" if j.get("bootstrap") == "mpi" else "") + (" (NCCL blocking)" if j.get("nccl_mode") == "blocking" else "")
+    comm = lambda x: sum(x["phases_us"].get(k, 0) for k in ("dispatch", "combine", "grad_dispatch", "grad_combine"))
+    sm, om = comm(s), comm(o)
     print(f"| {label} | {j['tokens_per_gpu']} | {f1(s['forward_us'])} | {f1(o['forward_us'])} | {f2(s['forward_us'] / o['forward_us'])} | "
           f"{f1(s.get('backward_us'))} | {f1(o.get('backward_us'))} | {f1(st)} | {f1(ot)} | {f2(st / ot)} | "
+          f"{f1(sm)} | {f1(om)} | {f2(sm / om)} | "
           f"{mb(s['wire_bytes']['dispatch']['rows'])} | {mb(o['wire_bytes']['dispatch']['rows'])} | {err:.1e} {'PASS' if j['pass'] else 'FAIL'} |")
 
 print("\n## Per-phase times of the whole-layer runs (us, standard / occult)\n")

@@ -42,6 +42,8 @@ TEST(BackendCli, BadInputExitsWith2) {
   expect_bad_input("gpu-run --gpus 2 --iters 0", "iters");
   expect_bad_input("calibrate --paths nvlink,bogus -o /tmp/occult-never.json", "unknown link class");
   expect_bad_input("calibrate", "-o FILE");
+  expect_bad_input("gpu-run --gpus 2 --nccl-mode fast", "nccl-mode");
+  expect_bad_input("calibrate --nccl-mode fast -o /tmp/occult-never.json", "nccl-mode");
 }
 
 TEST(BackendCli, HelpTeaches) {
