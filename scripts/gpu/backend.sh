@@ -5,7 +5,8 @@
 # $OUT: summary.md (the side-by-side tables), h200x2.json (the profile), backend-results.tgz (all
 # JSON and logs). Needs .deps (scripts/gpu/fetch-deps.sh) and .gpu/torch_baseline.py carried along.
 #   bash scripts/gpu/backend.sh [STEP...]
-# Steps (default: all but sanitizer): tests sanitizer torch a2a layer mpi calibrate. The build always runs.
+# Steps (default: all but sanitizer and bench): tests sanitizer torch a2a layer mpi bench calibrate.
+# The build always runs.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 steps=" ${*:-tests torch a2a layer mpi calibrate} "
@@ -24,10 +25,11 @@ B=build-gpu
 O=$B/occult
 
 log "env"
-{ nvidia-smi; nvidia-smi topo -m; nvcc --version; which mpirun && mpirun --version; } >"$R/env.txt" 2>&1
+{ git rev-parse HEAD 2>/dev/null; nvidia-smi; nvidia-smi topo -m; nvcc --version; which mpirun && mpirun --version; } \
+  >"$R/env.txt" 2>&1
 
 log "configure + build"
-cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=Release -DOCCULT_SIMGRID=OFF -DOCCULT_BENCH=OFF \
+cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=Release -DOCCULT_SIMGRID=OFF -DOCCULT_BENCH=ON \
   >"$R/configure.log" 2>&1 || { tail -30 "$R/configure.log"; exit 1; }
 cmake --build $B -j "$(nproc)" --target occult occult_gpu_tests >"$R/build.log" 2>&1 \
   || { grep -E "error|FAILED" "$R/build.log" | head -40; exit 1; }
@@ -90,6 +92,14 @@ if want mpi && command -v mpirun >/dev/null; then
   echo "mpi rc=$?" | tee -a "$R/steps.log"
   tail -5 "$R/layer-nvlink-4096-mpi.err"
 fi
+if want bench; then
+  log "Google Benchmark: backend/dispatch_combine"
+  cmake --build $B -j "$(nproc)" --target occult_bench_gpu >>"$R/build.log" 2>&1 || echo "bench build failed"
+  timeout 120 $B/bench/occult_bench_gpu --benchmark_filter='backend/' --benchmark_out="$R/bench-backend.json" \
+    --benchmark_out_format=json >"$R/bench-backend.txt" 2>&1
+  echo "bench rc=$?" | tee -a "$R/steps.log"
+  tail -12 "$R/bench-backend.txt"
+fi
 if want calibrate; then
   log "calibrate"
   timeout 400 $O calibrate -o "$R/h200x2.json" 2>"$R/calibrate.err"
@@ -109,7 +119,8 @@ fi
 for f in "$R"/*.err; do [ -s "$f" ] && { echo "== $f"; tail -4 "$f"; }; done
 
 log "tables"
-python3 scripts/gpu/backend_table.py "$R" >"$R/summary.md" 2>"$R/table.err" || cat "$R/table.err"
+python3 scripts/gpu/backend_table.py "$R" --runs-json "$OUT/backend-runs.json" >"$R/summary.md" 2>"$R/table.err" \
+  || cat "$R/table.err"
 cp "$R/summary.md" "$OUT/summary.md"
 tar czf "$OUT/backend-results.tgz" -C "$W" backend
 cat "$OUT/summary.md"

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Side-by-side tables from one backend.sh run: python3 backend_table.py DIR > summary.md.
+"""Side-by-side tables from one backend.sh run: python3 backend_table.py DIR [--runs-json FILE] > summary.md.
 
 DIR holds the gpu-run JSON documents (a2a-*.json, layer-*.json), torch/ (torch_baseline.py output)
 and h200x2.json (occult calibrate). Every number printed comes from those files."""
 import glob, json, os, sys
 
 d = sys.argv[1]
+runs_json = sys.argv[3] if len(sys.argv) > 3 and sys.argv[2] == "--runs-json" else None
 
 
 def load(p):
@@ -38,6 +39,14 @@ def mb(b):
 
 runs = {os.path.basename(p)[:-5]: load(p) for p in sorted(glob.glob(os.path.join(d, "*.json")))}
 runs = {k: v for k, v in runs.items() if v and "strategies" in v}
+if runs_json:  # every run's document, plus the PyTorch baseline, in one file for results/gpu/
+    extra = {}
+    for f in ("env", "gemm", "a2a"):
+        p = os.path.join(d, "torch", f + ".json")
+        if os.path.exists(p):
+            extra[f] = load(p)
+    with open(runs_json, "w") as f:
+        json.dump({"gpu_run": runs, "torch_baseline": extra}, f, indent=1, sort_keys=True)
 any_run = next(iter(runs.values()), None)
 if any_run:
     p = any_run["provenance"]
