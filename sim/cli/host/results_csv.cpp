@@ -1,0 +1,171 @@
+#include "sim/cli/host/results_csv.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "sim/core/error.hpp"
+
+namespace occult::cli {
+namespace {
+
+std::string quote(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string o = "\"";
+  for (char c : s) o += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return o + "\"";
+}
+
+std::string num(double x) {
+  if (!std::isfinite(x)) return "";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", x);
+  return buf;
+}
+
+// Axis values as people read them: TOML strings without their quotes.
+std::string axis_value(const std::string& literal) {
+  if (literal.size() >= 2 && (literal.front() == '"' || literal.front() == '\'') &&
+      literal.back() == literal.front())
+    return literal.substr(1, literal.size() - 2);
+  return literal;
+}
+
+double phase(const StrategyRun& r, const std::string& name) {
+  auto it = r.phases.find(name);
+  return it == r.phases.end() ? 0.0 : it->second.max_s;
+}
+
+}  // namespace
+
+const std::vector<std::string>& results_csv_columns() {
+  static const std::vector<std::string> kColumns = {"run_id",
+                                                    "scenario",
+                                                    "model",
+                                                    "mode",
+                                                    "topology",
+                                                    "devices",
+                                                    "gpus_per_node",
+                                                    "nodes",
+                                                    "tokens_per_device",
+                                                    "strategy",
+                                                    "placement",
+                                                    "overlap",
+                                                    "t_total_s",
+                                                    "t_layout_s",
+                                                    "t_dispatch_s",
+                                                    "t_expert_s",
+                                                    "t_combine_s",
+                                                    "t_unpack_s",
+                                                    "t_bwd_s",
+                                                    "comm_fraction",
+                                                    "bytes_remote",
+                                                    "bytes_inter_node",
+                                                    "bytes_intra_node",
+                                                    "ct_standard",
+                                                    "ct_occult",
+                                                    "ct_node",
+                                                    "intra_ratio",
+                                                    "speedup_vs_standard",
+                                                    "profile",
+                                                    "sim_wall_s"};
+  return kColumns;
+}
+
+std::string run_id(const Scenario& s, const std::string& strategy, const std::string& placement) {
+  // FNV-1a 64 over the canonical JSON (keys sorted) of everything that determines the result.
+  const std::string text =
+      nlohmann::json{{"config", s.resolved}, {"strategy", strategy}, {"placement", placement}}.dump();
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::string csv_header(const std::vector<std::string>& axis_keys) {
+  std::string h;
+  for (const auto& c : results_csv_columns()) h += (h.empty() ? "" : ",") + c;
+  for (const auto& k : axis_keys) h += "," + quote(k);
+  return h;
+}
+
+std::string csv_rows(const ScenarioResult& res,
+                     const std::vector<std::pair<std::string, std::string>>& axes) {
+  const Scenario& s = res.scenario;
+  std::string out;
+  for (const auto& r : res.runs) {
+    double bwd = 0;
+    for (const auto& [name, p] : r.phases)
+      if (name.ends_with("_bwd")) bwd += p.max_s;
+    const std::vector<std::string> cells = {
+        run_id(s, r.strategy, r.placement),
+        s.name,
+        s.model.name,
+        mode_name(s.mode),
+        s.topology.name,
+        std::to_string(s.devices),
+        std::to_string(s.shape().gpus_per_node),
+        std::to_string(s.shape().nodes()),
+        std::to_string(s.tokens_per_device),
+        r.strategy,
+        r.placement,
+        s.overlap == Overlap::Chunked ? "chunked:" + std::to_string(s.chunks) : "none",
+        num(r.total_s),
+        num(phase(r, "layout")),
+        num(phase(r, "dispatch")),
+        num(phase(r, "expert")),
+        num(phase(r, "combine")),
+        num(phase(r, "unpack")),
+        num(bwd),
+        num(r.comm_fraction()),
+        num(r.bytes_remote),
+        num(r.bytes_inter_node),
+        num(r.bytes_intra_node),
+        num(r.ct_standard),
+        num(r.ct_occult),
+        num(r.ct_node),
+        num(r.intra_ratio),
+        num(r.speedup_vs_standard),
+        res.profile_tag,
+        num(r.sim_wall_s)};
+    std::string line;
+    for (const auto& c : cells) line += (line.empty() ? "" : ",") + quote(c);
+    for (const auto& [key, value] : axes) line += "," + quote(axis_value(value));
+    out += line + "\n";
+  }
+  return out;
+}
+
+std::set<std::string> existing_run_ids(const std::string& path, const std::string& header) {
+  std::set<std::string> ids;
+  if (!std::filesystem::exists(path)) return ids;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path, 0, "", "cannot read the results file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  if (text.empty()) return ids;
+  if (text.back() != '\n') {
+    // An interrupted write left half a row: drop it so the row is simulated again.
+    text.erase(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+    if (text.empty()) return ids;
+  }
+  std::istringstream lines(text);
+  std::string line;
+  std::getline(lines, line);
+  if (line != header)
+    throw InputError(
+        path, 1, "header",
+        "this file holds results of another sweep (its columns differ: different sweep axes or an "
+        "older format); write to a new file with -o");
+  while (std::getline(lines, line))
+    if (!line.empty()) ids.insert(line.substr(0, line.find(',')));
+  return ids;
+}
+
+}  // namespace occult::cli

@@ -1,0 +1,261 @@
+// ScenarioDoc: the TOML document, its schema check, `--set` overrides and sweep expansion.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "sim/core/error.hpp"
+#include "sim/core/scenario.hpp"
+#include "sim/core/scenario_impl.hpp"
+
+namespace occult {
+namespace {
+
+const ScenarioKey* find_key(const std::string& key) {
+  for (const auto& k : scenario_keys())
+    if (key == k.key) return &k;
+  return nullptr;
+}
+
+[[noreturn]] void unknown_key(const std::string& file, long line, const std::string& key) {
+  // Suggest keys of the same section so a typo is easy to fix.
+  std::string section = key.substr(0, key.find('.') + 1), near;
+  for (const auto& k : scenario_keys())
+    if (!section.empty() && std::string(k.key).rfind(section, 0) == 0)
+      near += (near.empty() ? "" : ", ") + std::string(k.key);
+  throw InputError(file, line, key,
+                   "unknown key" + (near.empty() ? std::string(" (docs/scenarios.md lists every key)")
+                                                 : " (known here: " + near + ")"));
+}
+
+bool type_ok(const ScenarioKey& k, const toml::node& n) {
+  const std::string t = k.type;
+  if (t == "string" || t == "path") return n.is_string();
+  if (t == "integer") return n.is_integer();
+  if (t == "number") return n.is_integer() || n.is_floating_point();
+  if (t == "boolean") return n.is_boolean();
+  if (t == "string list") {
+    if (!n.is_array()) return false;
+    for (const auto& e : *n.as_array())
+      if (!e.is_string()) return false;
+    return true;
+  }
+  return false;
+}
+
+void check_type(const ScenarioKey& k, const toml::node& n, const std::string& file, long line) {
+  if (!type_ok(k, n)) throw InputError(file, line, k.key, std::string("must be a ") + k.type);
+}
+
+// Leaves of a table as (dotted key, node); arrays are leaves.
+void flatten(const toml::table& t, const std::string& prefix,
+             std::vector<std::pair<std::string, const toml::node*>>& out) {
+  for (const auto& [k, v] : t) {
+    std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (v.is_table())
+      flatten(*v.as_table(), key, out);
+    else
+      out.emplace_back(key, &v);
+  }
+}
+
+std::string literal(const toml::node& n) {
+  std::ostringstream os;
+  n.visit([&](const auto& v) { os << v; });
+  return os.str();
+}
+
+void put(toml::table& root, const std::string& key, const toml::node& value) {
+  toml::table* t = &root;
+  std::size_t start = 0;
+  for (std::size_t dot; (dot = key.find('.', start)) != std::string::npos; start = dot + 1) {
+    const std::string part = key.substr(start, dot - start);
+    toml::node* child = t->get(part);
+    if (!child || !child->is_table()) {
+      t->insert_or_assign(part, toml::table{});
+      child = t->get(part);
+    }
+    t = child->as_table();
+  }
+  t->insert_or_assign(key.substr(start), value);
+}
+
+// Removes `key` from the sweep table, written either as nested tables or as one quoted dotted key.
+void unsweep(toml::table& root, const std::string& key) {
+  toml::node* s = root.get("sweep");
+  if (!s || !s->is_table()) return;
+  toml::table* t = s->as_table();
+  t->erase(key);
+  std::size_t start = 0;
+  for (std::size_t dot; (dot = key.find('.', start)) != std::string::npos; start = dot + 1) {
+    toml::node* child = t->get(key.substr(start, dot - start));
+    if (!child || !child->is_table()) return;
+    t = child->as_table();
+  }
+  t->erase(key.substr(start));
+}
+
+}  // namespace
+
+long ScenarioDoc::Impl::line_of(const std::string& key) const {
+  if (auto it = origins.find(key); it != origins.end()) return it->second.second;
+  const toml::node* n = root.at_path(key).node();
+  return n ? long(n->source().begin.line) : 0;
+}
+
+std::string ScenarioDoc::Impl::file_of(const std::string& key) const {
+  if (auto it = origins.find(key); it != origins.end()) return it->second.first;
+  return file;
+}
+
+void ScenarioDoc::Impl::check_schema() const {
+  std::vector<std::pair<std::string, const toml::node*>> leaves;
+  flatten(root, "", leaves);
+  for (const auto& [key, node] : leaves) {
+    const long line = long(node->source().begin.line);
+    if (key.rfind("sweep.", 0) == 0) {
+      const std::string axis = key.substr(6);
+      const ScenarioKey* k = find_key(axis);
+      if (!k) unknown_key(file, line, axis);
+      if (!node->is_array() || node->as_array()->empty())
+        throw InputError(file, line, key, "a sweep axis is a non-empty list of values");
+      for (const auto& v : *node->as_array()) check_type(*k, v, file, line);
+      continue;
+    }
+    const ScenarioKey* k = find_key(key);
+    if (!k) unknown_key(file, line, key);
+    check_type(*k, *node, file, line);
+  }
+}
+
+ScenarioDoc::ScenarioDoc(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ScenarioDoc::ScenarioDoc(const ScenarioDoc& o) : impl_(std::make_unique<Impl>(*o.impl_)) {}
+ScenarioDoc& ScenarioDoc::operator=(const ScenarioDoc& o) {
+  if (this != &o) impl_ = std::make_unique<Impl>(*o.impl_);
+  return *this;
+}
+ScenarioDoc::ScenarioDoc(ScenarioDoc&&) noexcept = default;
+ScenarioDoc& ScenarioDoc::operator=(ScenarioDoc&&) noexcept = default;
+ScenarioDoc::~ScenarioDoc() = default;
+
+const std::string& ScenarioDoc::file() const { return impl_->file; }
+
+ScenarioDoc ScenarioDoc::parse(const std::string& text, const std::string& path) {
+  auto impl = std::make_unique<Impl>();
+  impl->file = path;
+  impl->dir = std::filesystem::path(path).parent_path().string();
+  try {
+    impl->root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    throw InputError(path, long(e.source().begin.line), "", std::string(e.description()));
+  }
+  impl->check_schema();
+  return ScenarioDoc(std::move(impl));
+}
+
+ScenarioDoc ScenarioDoc::load(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(path, 0, "", "cannot open scenario file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse(ss.str(), path);
+}
+
+void ScenarioDoc::set(const std::string& assignment) {
+  auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw InputError("--set", 0, assignment, "expected key=value, e.g. --set cluster.nodes=4");
+  set(assignment.substr(0, eq), assignment.substr(eq + 1), "--set " + assignment);
+}
+
+void ScenarioDoc::set(const std::string& key, const std::string& value, const std::string& origin) {
+  const bool sweep = key.rfind("sweep.", 0) == 0;
+  const ScenarioKey* k = find_key(sweep ? key.substr(6) : key);
+  if (!k) unknown_key(origin, 0, sweep ? key.substr(6) : key);
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + value);
+  } catch (const toml::parse_error&) {
+    // A bare word (--set model.preset=deepseek-v3) is a string.
+    parsed.insert_or_assign("v", value);
+  }
+  toml::node* v = parsed.get("v");
+  // Values meant as strings that happen to parse as something else (a preset named "1") stay strings.
+  if ((std::string(k->type) == "string" || std::string(k->type) == "path") && !v->is_string() && !sweep) {
+    parsed.insert_or_assign("v", value);
+    v = parsed.get("v");
+  }
+  if (sweep) {
+    if (!v->is_array() || v->as_array()->empty())
+      throw InputError(origin, 0, key,
+                       "a sweep axis is a non-empty list, e.g. --set sweep.cluster.nodes=[1,2,4]");
+    for (const auto& e : *v->as_array()) check_type(*k, e, origin, 0);
+  } else {
+    check_type(*k, *v, origin, 0);
+  }
+  // Paths given on the command line are relative to the current directory, not the scenario's.
+  if (std::string(k->type) == "path" && !sweep && !v->as_string()->get().empty()) {
+    auto p = std::filesystem::absolute(v->as_string()->get()).lexically_normal().string();
+    parsed.insert_or_assign("v", p);
+    v = parsed.get("v");
+  }
+  // Setting a key that is also a sweep axis pins it: the sweep no longer varies it.
+  if (!sweep) unsweep(impl_->root, key);
+  put(impl_->root, key, *v);
+  impl_->origins[key] = {origin, 0};
+}
+
+std::vector<SweepAxis> ScenarioDoc::sweep_axes() const {
+  std::vector<SweepAxis> axes;
+  const toml::node* s = impl_->root.get("sweep");
+  if (!s || !s->is_table()) return axes;
+  std::vector<std::pair<std::string, const toml::node*>> leaves;
+  flatten(*s->as_table(), "", leaves);
+  // toml++ tables are ordered by key; order axes by their line in the file so "the last axis varies
+  // fastest" follows what the user wrote.
+  for (const auto& [key, node] : leaves) {
+    SweepAxis a;
+    a.key = key;
+    a.line = long(node->source().begin.line);
+    for (const auto& v : *node->as_array()) a.values.push_back(literal(v));
+    axes.push_back(std::move(a));
+  }
+  std::stable_sort(axes.begin(), axes.end(),
+                   [](const SweepAxis& a, const SweepAxis& b) { return a.line < b.line; });
+  return axes;
+}
+
+std::vector<SweepPoint> ScenarioDoc::expand() const {
+  const auto axes = sweep_axes();
+  ScenarioDoc base(*this);
+  base.impl_->root.erase("sweep");
+  std::vector<SweepPoint> points;
+  std::vector<std::size_t> idx(axes.size(), 0);
+  while (true) {
+    auto doc = std::make_shared<ScenarioDoc>(base);
+    SweepPoint p;
+    for (std::size_t a = 0; a < axes.size(); ++a) {
+      const std::string& lit = axes[a].values[idx[a]];
+      toml::table parsed = toml::parse("v = " + lit);
+      put(doc->impl_->root, axes[a].key, *parsed.get("v"));
+      doc->impl_->origins[axes[a].key] = {impl_->file_of("sweep." + axes[a].key), axes[a].line};
+      p.values.emplace_back(axes[a].key, lit);
+    }
+    p.doc = std::move(doc);
+    points.push_back(std::move(p));
+    // Odometer: the last axis varies fastest.
+    std::size_t a = axes.size();
+    while (a > 0) {
+      --a;
+      if (++idx[a] < axes[a].values.size()) break;
+      idx[a] = 0;
+      if (a == 0) return points;
+    }
+    if (axes.empty()) return points;
+  }
+}
+
+}  // namespace occult

@@ -1,0 +1,72 @@
+// The schema of scenario files: every accepted key, its type and what it means. scenario.cpp
+// validates documents against it; docs/scenarios.md lists the same keys.
+#include "sim/core/scenario.hpp"
+
+namespace occult {
+
+const std::vector<ScenarioKey>& scenario_keys() {
+  static const std::vector<ScenarioKey> kKeys = {
+      {"name", "string", "scenario name (default: the file name without .toml)"},
+      {"description", "string", "one line for people"},
+      {"seed", "integer", "seed of the synthetic routing and of seeded placement algorithms (default 1)"},
+
+      {"model.preset", "string", "a model preset (occult analyze --help lists them), e.g. \"olmoe-1b-7b\""},
+      {"model.file", "path", "custom model TOML file (docs/traces.md); the fields below override it"},
+      {"model.name", "string", "model name for a custom model"},
+      {"model.experts", "integer", "routed experts per MoE layer E (overrides the preset)"},
+      {"model.top_k", "integer", "experts chosen per token k"},
+      {"model.hidden", "integer", "hidden size h"},
+      {"model.ffn", "integer", "routed expert FFN size f"},
+      {"model.shared_experts", "integer", "always-active shared experts (computed locally, never sent)"},
+      {"model.shared_ffn", "integer", "FFN size of one shared expert"},
+      {"model.layers", "integer", "MoE layers of the model L"},
+      {"model.elem_bytes", "integer", "bytes per activation element (bf16: 2)"},
+
+      {"workload.mode", "string",
+       "train (forward + backward), prefill or decode (forward only); default train"},
+      {"workload.tokens_per_device", "integer", "tokens each GPU routes per layer (default 4096)"},
+      {"workload.layers", "integer", "MoE layers simulated, each with its own routing (default 1)"},
+      {"workload.trace", "path", "routing trace (occult trace import/gen); empty: synthetic routing"},
+      {"workload.skew", "number", "synthetic routing: Zipf exponent of expert popularity (default 0)"},
+      {"workload.affinity", "number",
+       "synthetic routing: chance a token's next expert is in its group (default 0)"},
+      {"workload.groups", "integer",
+       "synthetic routing: co-activation groups (default 0: generator default)"},
+
+      {"cluster.topology", "path", "topology file (topologies/*.toml); required"},
+      {"cluster.nodes", "integer", "override the topology's node count"},
+      {"cluster.gpus_per_node", "integer", "override the topology's GPUs per node"},
+      {"cluster.devices", "integer", "GPUs in expert parallelism D (default: all GPUs of the topology)"},
+      {"cluster.ep_size", "integer",
+       "GPUs per expert-parallel group (default D): D / ep_size groups each hold all experts and route their "
+       "own "
+       "tokens (data x expert parallelism, e.g. DeepSeek-V3 on 1,024 GPUs as 16 groups of 64)"},
+      {"cluster.nic_GBps", "number", "override the NIC bandwidth, GB/s per direction"},
+      {"cluster.nvlink_GBps", "number", "override the NVLink bandwidth per GPU, GB/s per direction"},
+      {"cluster.pcie_GBps", "number", "override the GPU-to-PCIe-switch bandwidth, GB/s per direction"},
+      {"cluster.oversubscription", "number", "override the fabric's leaf uplink oversubscription (>= 1)"},
+
+      {"compare.strategies", "string list", "strategies to simulate (default [\"standard\", \"occult\"])"},
+      {"compare.placements", "string list",
+       "placements: algorithm names (contiguous, round-robin, greedy, metis, hierarchical, load-aware) or "
+       "placement .json files (default [\"contiguous\"])"},
+
+      {"overlap.mode", "string", "none, or chunked (dispatch/compute/combine pipelined); default none"},
+      {"overlap.chunks", "integer", "chunks for chunked overlap (default 4)"},
+
+      {"calibration.profile", "path", "calibration profile JSON (occult calibrate); empty: roofline"},
+      {"calibration.links", "string", "how a profile corrects links: efficiency (default), absolute, off"},
+      {"calibration.peak_tflops", "number", "roofline: peak bf16 TFLOP/s (default 989, H200)"},
+      {"calibration.gemm_efficiency", "number", "roofline: achieved / peak for expert GEMMs (default 0.6)"},
+      {"calibration.hbm_GBps", "number", "roofline: HBM bandwidth GB/s (default 4800, H200)"},
+      {"calibration.hbm_efficiency", "number",
+       "roofline: achieved / peak for memory-bound kernels (default 0.8)"},
+      {"calibration.launch_us", "number", "roofline: microseconds per kernel launch (default 5)"},
+
+      {"engine.per_pair_flows", "boolean",
+       "force the exact per-(source, destination) flow model (default false)"},
+  };
+  return kKeys;
+}
+
+}  // namespace occult
