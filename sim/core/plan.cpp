@@ -74,6 +74,14 @@ void PlanBuilder::add(const TokenDestinations& t) {
 
 CommPlan PlanBuilder::finish() && { return std::move(plan_); }
 
+std::vector<PlanStage> combine_stages(const CommPlan& plan) {
+  std::vector<PlanStage> out;
+  out.reserve(plan.stages.size());
+  for (auto it = plan.stages.rbegin(); it != plan.stages.rend(); ++it)
+    out.push_back({it->kind, it->rows.transposed()});
+  return out;
+}
+
 CommPlan build_plan(const LayerRouting& routing, int num_experts, const LayerPlacement& placement,
                     const ClusterShape& shape, Strategy strategy, std::int64_t row_bytes) {
   if (int(placement.device_of.size()) != num_experts)

@@ -64,6 +64,9 @@ class PlanBuilder {
   CommPlan plan_;
 };
 
+// The combine direction of a plan: its stages in reverse order, each matrix transposed (kinds kept).
+std::vector<PlanStage> combine_stages(const CommPlan& plan);
+
 // Routing must already be pruned when the strategy asks for it (see prune.hpp). Slots holding
 // kDroppedExpert go nowhere. Replicated experts are resolved with routing_resolve.hpp.
 CommPlan build_plan(const LayerRouting& routing, int num_experts, const LayerPlacement& placement,

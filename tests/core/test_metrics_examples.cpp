@@ -84,6 +84,18 @@ TEST(PlanExample, HierarchicalStages) {
   EXPECT_EQ(plan.rows_per_expert, (std::vector<std::int64_t>{2, 2, 1, 0, 2, 3, 2, 0}));
 }
 
+TEST(PlanExample, CombineIsTheReverseTransposed) {
+  const auto plan =
+      build_plan(example_routing(), 8, analysis_test::contiguous(8, 4), kShape, Strategy::Hierarchical, 10);
+  const auto combine = combine_stages(plan);
+  ASSERT_EQ(combine.size(), 2u);
+  EXPECT_EQ(combine[0].kind, PlanStage::Kind::NodeFanout);
+  EXPECT_EQ(combine[1].kind, PlanStage::Kind::Network);
+  EXPECT_EQ(combine[0].rows.at(0, 1), 1);  // fan-out 1 -> 0 comes back 0 -> 1
+  EXPECT_EQ(combine[1].rows.at(3, 1), 1);  // network 1 -> 3 (relay) comes back 3 -> 1
+  EXPECT_EQ(combine[1].rows.total(), plan.stages[0].rows.total());
+}
+
 TEST(PlanExample, StandardAndOccultMatrices) {
   const auto std_plan =
       build_plan(example_routing(), 8, analysis_test::contiguous(8, 4), kShape, Strategy::Standard, 10);
