@@ -1,5 +1,6 @@
 // Single-process fallback: one thread per GPU. The exchange buffer and barrier are shared; a rank that
 // throws marks the group failed so the others leave their barrier instead of hanging.
+#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <exception>
@@ -91,35 +92,40 @@ class ThreadBootstrap final : public Bootstrap {
 
 void run_on_threads(int ranks, const std::function<void(Bootstrap&)>& body) {
   Shared shared(ranks);
-  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(ranks));
-  std::vector<char> followed(static_cast<std::size_t>(ranks), 0);
+  // Each rank's error and when it happened: the first failure is the cause, later ones (a peer's
+  // NCCL timeout, a barrier left early) are consequences.
+  struct Failure {
+    std::exception_ptr error;
+    long order = -1;
+    bool follower = false;
+  };
+  std::vector<Failure> failures(static_cast<std::size_t>(ranks));
+  std::atomic<long> next{0};
   std::vector<std::thread> threads;
   threads.reserve(std::size_t(ranks));
   for (int r = 0; r < ranks; ++r) {
     threads.emplace_back([&, r] {
+      Failure& f = failures[std::size_t(r)];
       try {
         ThreadBootstrap b(shared, r);
         body(b);
       } catch (const PeerFailed&) {
-        errors[std::size_t(r)] = std::current_exception();
-        followed[std::size_t(r)] = 1;
+        f = {std::current_exception(), next++, true};
       } catch (...) {
-        errors[std::size_t(r)] = std::current_exception();
+        f = {std::current_exception(), next++, false};
         shared.fail();
       }
     });
   }
   for (auto& t : threads) t.join();
-  std::exception_ptr follower;
-  for (int r = 0; r < ranks; ++r) {
-    if (!errors[std::size_t(r)]) continue;
-    if (followed[std::size_t(r)]) {
-      if (!follower) follower = errors[std::size_t(r)];
-      continue;
-    }
-    std::rethrow_exception(errors[std::size_t(r)]);
+  const Failure* cause = nullptr;
+  for (const Failure& f : failures) {
+    if (!f.error) continue;
+    const bool better = !cause || (cause->follower && !f.follower) ||
+                        (cause->follower == f.follower && f.order < cause->order);
+    if (better) cause = &f;
   }
-  if (follower) std::rethrow_exception(follower);
+  if (cause) std::rethrow_exception(cause->error);
 }
 
 }  // namespace occult::gpu
