@@ -1,8 +1,10 @@
 // The GPU subcommands of `occult` (built when CUDA is found): gpu-run and calibrate.
+#include <functional>
 #include <iostream>
 
 #include "backend/calibrate.hpp"
 #include "backend/communicator.hpp"
+#include "backend/gpu_error.hpp"
 #include "backend/gpu_report.hpp"
 #include "backend/job_setup.hpp"
 #include "backend/provenance.hpp"
@@ -12,6 +14,20 @@
 
 namespace occult::cli {
 namespace {
+
+// GPU runtime failures (CUDA, NCCL, out of memory, a timed-out peer) are not bugs of occult: say what
+// failed, without main's "internal error", and exit 1. Bad input still leaves as InputError (exit 2).
+template <class F>
+std::function<void()> reporting_gpu_errors(const char* command, F body) {
+  return [command, body] {
+    try {
+      body();
+    } catch (const gpu::GpuError& e) {
+      std::cerr << "occult: " << command << ": " << e.what() << "\n";
+      std::exit(1);
+    }
+  };
+}
 
 std::string preset_list() {
   std::string s;
@@ -90,7 +106,7 @@ void add_gpu_run(CLI::App& app) {
          "exchange); blocking: PyTorch's mode, lower small-message latency, stream waits still time out")
       ->default_val(*mode);
   cmd->add_flag("--json", *json, "Print one JSON document on stdout");
-  cmd->callback([a, json, mode] {
+  cmd->callback(reporting_gpu_errors("gpu-run", [a, json, mode] {
     gpu::set_nccl_mode(gpu::parse_nccl_mode(*mode));
     const gpu::GpuJob job = gpu::make_job(*a);
     const std::string path = gpu::link_class_from_env();
@@ -110,7 +126,7 @@ void add_gpu_run(CLI::App& app) {
                 << " or unwritten elements)\n";
       std::exit(1);
     }
-  });
+  }));
 }
 
 void add_calibrate(CLI::App& app) {
@@ -147,7 +163,7 @@ void add_calibrate(CLI::App& app) {
                 "Measure only the path this process's NCCL environment selects and print {\"links\": [...]} "
                 "(what calibrate's per-path children run)")
       ->group("");  // internal
-  cmd->callback([o, out, link_only, json] {
+  cmd->callback(reporting_gpu_errors("calibrate", [o, out, link_only, json] {
     if (o->iters < 1) throw InputError("", 0, "iters", "must be at least 1");
     gpu::set_nccl_mode(gpu::parse_nccl_mode(o->nccl_mode));
     if (*link_only) {
@@ -160,7 +176,7 @@ void add_calibrate(CLI::App& app) {
     write_calibration(prof, *out);
     if (*json) std::cout << calibration_to_json(prof).dump(2) << "\n";
     std::cerr << "calibrate: wrote " << *out << "\n";
-  });
+  }));
 }
 
 }  // namespace
