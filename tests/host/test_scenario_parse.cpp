@@ -51,7 +51,7 @@ TEST(ScenarioParse, ResolvesPresetOverridesAndDefaults) {
 TEST(ScenarioParse, SetOverridesAnyKeyWithTypedValues) {
   Fixture f;
   auto d = f.doc(test::small_scenario());
-  d.set("cluster.nodes=2");
+  d.set("cluster.gpus_per_node=16");
   d.set("cluster.devices=16");
   d.set("compare.strategies=[\"occult\", \"pruned:2\"]");
   d.set("model.preset=qwen1.5-moe-a2.7b");  // a bare word is a string
@@ -59,9 +59,9 @@ TEST(ScenarioParse, SetOverridesAnyKeyWithTypedValues) {
   d.set("overlap.mode=chunked");
   d.set("calibration.gemm_efficiency=0.5");
   const Scenario s = d.resolve();
-  EXPECT_EQ(s.topology.nodes, 2);
+  EXPECT_EQ(s.topology.gpus_per_node, 16);
   EXPECT_EQ(s.devices, 16);
-  EXPECT_EQ(s.shape().nodes(), 2);
+  EXPECT_EQ(s.shape().nodes(), 1);
   EXPECT_EQ(s.strategies.size(), 2u);
   EXPECT_TRUE(s.strategies[1].pruned());
   EXPECT_EQ(s.model.hidden, 256);  // still the inline value

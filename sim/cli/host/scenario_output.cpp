@@ -90,6 +90,7 @@ nlohmann::json scenario_result_json(const ScenarioResult& res) {
           {"cluster",
            {{"topology", s.topology.name},
             {"devices", s.devices},
+            {"ep_size", s.ep_size},
             {"gpus_per_node", s.shape().gpus_per_node},
             {"nodes", s.shape().nodes()}}},
           {"cost_model", res.cost_model},
@@ -108,8 +109,11 @@ void print_result(const ScenarioResult& res, std::FILE* out) {
   std::fprintf(out, "  model    %s (%s): E=%d, top-%d, h=%d, f=%d\n", s.model.name.c_str(),
                s.model_source.c_str(), s.model.experts, s.model.top_k, s.model.hidden, s.model.ffn);
   std::fprintf(out, "  workload %s\n", describe_workload(s).c_str());
-  std::fprintf(out, "  cluster  %s: D=%d GPUs in EP, %d per node, %d node%s; overlap %s\n",
-               s.topology.name.c_str(), s.devices, s.shape().gpus_per_node, s.shape().nodes(),
+  const std::string groups = s.ep_size == s.devices ? "one expert-parallel group"
+                                                     : std::to_string(s.devices / s.ep_size) +
+                                                           " expert-parallel groups of " + std::to_string(s.ep_size);
+  std::fprintf(out, "  cluster  %s: D=%d GPUs (%s), %d per node, %d node%s; overlap %s\n",
+               s.topology.name.c_str(), s.devices, groups.c_str(), s.shape().gpus_per_node, s.shape().nodes(),
                s.shape().nodes() == 1 ? "" : "s",
                s.overlap == Overlap::Chunked ? ("chunked x" + std::to_string(s.chunks)).c_str() : "none");
   std::fprintf(out, "  compute  %s\n", res.cost_model.c_str());
