@@ -143,9 +143,11 @@ void add_gen(CLI::App& trace) {
       "shuffled per layer); each further expert comes with probability --affinity from\n"
       "the first expert's co-activation group (--groups random groups per layer), else\n"
       "by popularity. Experts of a token are distinct; gate weights are a sorted softmax.\n"
-      "Deterministic under --seed. See docs/traces.md for settings matching real logs.\n"
+      "Deterministic under --seed.\n"
+      "Fits to real logs (docs/traces.md): Qwen1.5-MoE --skew 0.2 --affinity 0.5 --groups 12;\n"
+      "Mixtral-8x7B --skew 0.35 --affinity 0.3 --groups 3.\n"
       "Example: occult trace gen --model deepseek-v3 --tokens 65536 --layers 4 "
-      "--skew 0.6 --affinity 0.3 -o dsv3.trace");
+      "--skew 0.2 --affinity 0.5 --groups 24 -o dsv3.trace");
   c->add_option("-o,--output", *out, "output trace file")->required();
   auto* e = c->add_option("--experts", p->experts, "E, routed experts per layer")->default_val(64);
   auto* k = c->add_option("--top-k", p->top_k, "k, experts per token")->default_val(8);

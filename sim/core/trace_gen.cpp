@@ -108,6 +108,12 @@ void validate_gen_params(const TraceGenParams& p) {
 }
 
 LayerRouting generate_layer(const TraceGenParams& p, int layer) {
+  LayerRouting out;
+  generate_layer_into(p, layer, out);
+  return out;
+}
+
+void generate_layer_into(const TraceGenParams& p, int layer, LayerRouting& out) {
   validate_gen_params(p);
   const auto E = std::size_t(p.experts);
   const auto k = std::size_t(p.top_k);
@@ -140,7 +146,6 @@ LayerRouting generate_layer(const TraceGenParams& p, int layer) {
   std::iota(all.begin(), all.end(), 0);
   const Sampler global(std::move(all), weight);
 
-  LayerRouting out;
   out.layer = layer;
   out.top_k = p.top_k;
   out.experts.resize(std::size_t(p.tokens) * k);
@@ -168,7 +173,6 @@ LayerRouting generate_layer(const TraceGenParams& p, int layer) {
     float* w = out.weights.data() + std::size_t(t) * k;
     for (std::size_t j = 0; j < k; ++j) w[j] = float(logits[j] / sum);
   }
-  return out;
 }
 
 std::string describe_gen_params(const TraceGenParams& p) {

@@ -30,6 +30,8 @@ void validate_gen_params(const TraceGenParams& p);
 // One layer, independent of the others: the same (params, layer) always gives the same routing, so
 // callers may generate layers lazily or in parallel. O(tokens * k * log E), no per-token allocation.
 LayerRouting generate_layer(const TraceGenParams& p, int layer);
+// The same into a caller-owned buffer, reusing its capacity (for simulators that stream layers).
+void generate_layer_into(const TraceGenParams& p, int layer, LayerRouting& out);
 
 // All layers, with `source` describing the parameters (provenance).
 Trace generate_trace(const TraceGenParams& p);

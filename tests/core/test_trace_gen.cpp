@@ -33,6 +33,11 @@ TEST(TraceGen, DeterministicUnderSeedAndLayersIndependent) {
   EXPECT_NE(a.layers[0].experts, c.layers[0].experts);
   EXPECT_NE(a.layers[0].experts, a.layers[1].experts);
   EXPECT_EQ(generate_layer(params(1.0, 0.5), 1).experts, a.layers[1].experts);
+  LayerRouting reused = a.layers[0];  // a buffer holding another layer must be fully overwritten
+  generate_layer_into(params(1.0, 0.5), 1, reused);
+  EXPECT_EQ(reused.layer, 1);
+  EXPECT_EQ(reused.experts, a.layers[1].experts);
+  EXPECT_EQ(reused.weights, a.layers[1].weights);
 }
 
 TEST(TraceGen, TokensHaveDistinctValidExpertsAndNormalisedSortedWeights) {
