@@ -1,0 +1,32 @@
+#pragma once
+// The placement algorithms by name, and the options they share.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/core/cluster_shape.hpp"
+
+namespace occult::place {
+
+enum class Algo { Contiguous, RoundRobin, Greedy, Metis, Hierarchical, LoadAware };
+
+// In a stable order, as spelled on the command line.
+const std::vector<std::string>& algo_names();
+std::string algo_name(Algo a);
+// Throws InputError(field "algo") listing the valid names.
+Algo parse_algo(const std::string& name);
+
+struct PlaceOptions {
+  Algo algo = Algo::Metis;
+  ClusterShape shape;
+  int replicate = 0;            // extra copies of the hottest experts (EPLB-like); (E + R) % D == 0
+  double max_load_ratio = 1.1;  // load-aware: bound on max / mean (token, expert) pairs per device
+  int restarts = 4;             // metis-based: METIS seeds and perturbation rounds per stage
+  std::uint64_t seed = 1;
+};
+
+// Throws InputError naming the field at fault: G not dividing D, (E + R) not divisible by D, R out of
+// [0, E * (D - 1)] ... (see the implementation for the full list).
+void validate_options(const PlaceOptions& options, int experts);
+
+}  // namespace occult::place

@@ -1,0 +1,70 @@
+#include "sim/place/coactivation_graph.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <functional>
+
+namespace occult::place {
+
+CoactivationGraph build_coactivation_graph(const TokenSets& tokens) {
+  const auto E = std::size_t(tokens.num_experts);
+  // Count pairs in a dense matrix first: one increment per co-chosen pair, no edge lookups.
+  std::vector<std::int64_t> w(E * E, 0);
+  for (std::int64_t t = 0; t < tokens.tokens(); ++t) {
+    auto s = tokens.experts_of(t);
+    for (std::size_t i = 0; i < s.size(); ++i)
+      for (std::size_t j = i + 1; j < s.size(); ++j) {
+        auto a = std::size_t(std::min(s[i], s[j])), b = std::size_t(std::max(s[i], s[j]));
+        ++w[a * E + b];
+      }
+  }
+  CoactivationGraph g(E);
+  for (std::size_t a = 0; a < E; ++a) {
+    g[a].load = tokens.load(int(a));
+    for (std::size_t b = a + 1; b < E; ++b)
+      if (w[a * E + b] > 0) boost::add_edge(a, b, CoactivationEdge{w[a * E + b]}, g);
+  }
+  return g;
+}
+
+std::vector<std::int64_t> dense_weights(const CoactivationGraph& g) {
+  const auto E = boost::num_vertices(g);
+  std::vector<std::int64_t> w(E * E, 0);
+  for (auto [it, end] = boost::edges(g); it != end; ++it) {
+    auto a = boost::source(*it, g), b = boost::target(*it, g);
+    w[a * E + b] = w[b * E + a] = g[*it].weight;
+  }
+  return w;
+}
+
+CsrGraph to_csr(const CoactivationGraph& g, int max_degree) {
+  const auto V = boost::num_vertices(g);
+  std::int64_t max_w = 1;
+  for (auto [it, end] = boost::edges(g); it != end; ++it) max_w = std::max(max_w, g[*it].weight);
+  const double scale = max_w > INT32_MAX ? double(INT32_MAX) / double(max_w) : 1.0;
+  // keep[v]: the weight of v's max_degree-th heaviest edge; edges at least that heavy at either end stay.
+  std::vector<std::int64_t> keep(V, 0);
+  if (max_degree > 0)
+    for (std::size_t v = 0; v < V; ++v) {
+      std::vector<std::int64_t> w;
+      for (auto e : boost::make_iterator_range(boost::out_edges(v, g))) w.push_back(g[e].weight);
+      if (int(w.size()) > max_degree) {
+        std::nth_element(w.begin(), w.begin() + (max_degree - 1), w.end(), std::greater<>());
+        keep[v] = w[std::size_t(max_degree - 1)];
+      }
+    }
+  CsrGraph csr;
+  csr.xadj.push_back(0);
+  for (std::size_t v = 0; v < V; ++v) {
+    for (auto e : boost::make_iterator_range(boost::out_edges(v, g))) {
+      const auto u = boost::target(e, g);
+      if (g[e].weight < keep[v] && g[e].weight < keep[u]) continue;
+      csr.adjncy.push_back(std::int32_t(u));
+      csr.adjwgt.push_back(std::max<std::int32_t>(1, std::int32_t(double(g[e].weight) * scale)));
+    }
+    csr.xadj.push_back(std::int32_t(csr.adjncy.size()));
+  }
+  return csr;
+}
+
+}  // namespace occult::place

@@ -1,0 +1,38 @@
+#pragma once
+// The co-activation graph of one layer (the paper's collaboration graph): a weighted undirected
+// Boost.Graph whose vertices are experts (vertex weight = expert load, the tokens that chose it) and whose
+// edge {a, b} weighs the tokens that chose both a and b. Edges of weight 0 are absent.
+#include <cstdint>
+#include <vector>
+
+#include <boost/graph/adjacency_list.hpp>
+
+#include "sim/place/token_sets.hpp"
+
+namespace occult::place {
+
+struct ExpertVertex {
+  std::int64_t load = 0;
+};
+struct CoactivationEdge {
+  std::int64_t weight = 0;
+};
+using CoactivationGraph =
+    boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS, ExpertVertex, CoactivationEdge>;
+
+CoactivationGraph build_coactivation_graph(const TokenSets& tokens);
+
+// Dense symmetric view (row-major E x E, zero diagonal) for algorithms that probe arbitrary pairs.
+std::vector<std::int64_t> dense_weights(const CoactivationGraph& g);
+
+// Compressed sparse rows with int32 weights, the input format of METIS. Weights above INT32_MAX are
+// scaled down together (never to 0) so the ratios METIS sees stay close to the true ones.
+struct CsrGraph {
+  std::vector<std::int32_t> xadj, adjncy, adjwgt;
+};
+// max_degree > 0 keeps only the edges that are among the max_degree heaviest of at least one endpoint:
+// enough for METIS to find the clusters (it only seeds the refinement, which sees every token), and
+// much faster on the near-complete graphs of long traces.
+CsrGraph to_csr(const CoactivationGraph& g, int max_degree = 0);
+
+}  // namespace occult::place

@@ -1,0 +1,60 @@
+#pragma once
+// Incremental evaluator of the Occult objective: the sum over tokens of the number of distinct groups
+// (devices, or nodes) their experts sit in. Divided by the token count this is ct_occult (groups =
+// devices) or ct_node (groups = nodes). Swapping two vertices' groups is evaluated exactly in
+// O((load_a + load_b) * k) and applied in the same time, so refinement scales with the
+// tokens a swap touches rather than with the whole trace.
+#include <cstdint>
+#include <vector>
+
+#include "sim/place/token_sets.hpp"
+
+namespace occult::place {
+
+class GroupObjective {
+ public:
+  // group_of has one entry per vertex: experts first, then empty replica slots (no tokens).
+  GroupObjective(const TokenSets& tokens, std::vector<int> group_of, int groups);
+
+  std::int64_t total() const { return total_; }
+  const std::vector<int>& group_of() const { return group_of_; }
+  int groups() const { return groups_; }
+  int vertices() const { return int(group_of_.size()); }
+  const TokenSets& tokens() const { return *tokens_; }
+
+  // Exact change of total() if a and b exchanged groups.
+  std::int64_t swap_delta(int a, int b) const;
+  // A lower bound of swap_delta from per-(vertex, group) counters, O(1): it counts the tokens that
+  // hold both a and b as if each vertex moved alone, which can only overstate the gain.
+  std::int64_t swap_lower_bound(int a, int b) const {
+    return move_bound(a, group_of_[std::size_t(b)]) + move_bound(b, group_of_[std::size_t(a)]);
+  }
+  // swap_delta(a, b) for every b at once, in O(load_a * k + vertices): the bounds of all partners plus
+  // one pass over a's tokens that adds back what the bound overstates for tokens holding both.
+  // out[b] is 0 for b in a's own group.
+  void swap_deltas(int a, std::vector<std::int64_t>& out) const;
+  void swap(int a, int b);
+  // Moves v alone to group `to`, in O(load_v * k). Group sizes change: callers that keep them fixed use swap.
+  void move(int v, int to);
+
+ private:
+  // Change of total() from moving v alone to group g, counting tokens that also hold the partner.
+  std::int64_t move_bound(int v, int g) const {
+    if (v >= tokens_->num_experts) return 0;
+    const auto n = std::int64_t(tokens_->tokens_of(v).size());
+    return n - present_[std::size_t(v) * std::size_t(groups_) + std::size_t(g)] - alone_[std::size_t(v)];
+  }
+  void account(std::int64_t token, int sign);
+
+  const TokenSets* tokens_;
+  std::vector<int> group_of_;
+  int groups_;
+  std::int64_t total_ = 0;
+  // present_[v][g]: tokens of v that touch group g. alone_[v]: tokens of v with no other expert in v's group.
+  std::vector<std::int32_t> present_;
+  std::vector<std::int32_t> alone_;
+  mutable std::vector<std::int32_t> count_;  // scratch: experts of one token per group
+  std::vector<int> touched_;
+};
+
+}  // namespace occult::place

@@ -1,0 +1,31 @@
+#pragma once
+// Placement of a whole trace, layer by layer, profiled on the first part of each layer's tokens, with
+// the metrics of the result on the profiling tokens and on the rest (the holdout).
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/core/placement.hpp"
+#include "sim/core/trace.hpp"
+#include "sim/place/algorithms.hpp"
+
+namespace occult::place {
+
+// Tokens of a layer used for profiling: the first round(F * tokens), at least 1.
+std::int64_t profile_tokens(std::int64_t tokens, double profile_fraction);
+
+// Layer `l` is placed from its first profile_tokens(...) tokens with seed derived from (options.seed, l).
+// Placement::params records the options; Placement::metrics is left empty (see evaluate_split).
+// `progress(l)` is called after each layer. Throws InputError on bad options or fraction.
+Placement place_trace(const Trace& trace, const PlaceOptions& options, double profile_fraction,
+                      const std::function<void(std::size_t)>& progress = {});
+
+// Metrics of `placement` on each layer's first profile_tokens(...) tokens ("profile") and on the
+// remaining ones ("holdout", absent when there are none), via analyze_layer / aggregate_layers:
+// {"profile": {"tokens", "ct_standard", "ct_occult", "ct_node", "remote_ct_occult", "remote_ct_node",
+//   "intra_ratio", "load_imbalance_max", "load_imbalance_mean"}, "holdout": {...}}.
+nlohmann::json evaluate_split(const Trace& trace, const Placement& placement, double profile_fraction);
+
+}  // namespace occult::place
