@@ -26,9 +26,12 @@ struct SimOptions {
   // ("nvlink", "pcie", "network"); 1 when absent.
   std::map<std::string, double> bandwidth_factor;
   std::map<std::string, double> extra_latency_s;
-  bool per_pair_flows = false;     // force the exact per-(src,dst) flow model (validation)
-  std::string timeline_path;       // when set, write a Chrome/Perfetto trace of the activities
-  bool progress = false;           // progress to stderr on long runs
+  bool per_pair_flows = false;  // force the exact per-(src,dst) flow model (validation)
+  std::string timeline_path;    // when set, write a Chrome/Perfetto trace of the activities
+  bool progress = false;        // progress to stderr on long runs
+  // Aggregated model only: sources are grouped by when they become ready (at most this many groups per
+  // exchange); more groups follow staggered senders (e.g. after imbalanced expert compute) more closely.
+  int aggregate_buckets = 8;
 };
 
 struct PhaseStats {
@@ -43,12 +46,12 @@ struct LinkLoad {
 };
 
 struct LayerSimResult {
-  double total_s = 0;                          // makespan of the layer
-  std::map<std::string, PhaseStats> phases;    // "layout","dispatch","expert","combine","unpack", and "*_bwd"
+  double total_s = 0;                        // makespan of the layer
+  std::map<std::string, PhaseStats> phases;  // "layout","dispatch","expert","combine","unpack", and "*_bwd"
   std::map<std::string, double> bytes_by_link_class;
-  std::vector<LinkLoad> busiest_links;         // top few by bytes
-  std::string model_note;                      // which network model/aggregation was used
-  double wall_s = 0;                           // simulator wall time
+  std::vector<LinkLoad> busiest_links;  // top few by bytes
+  std::string model_note;               // which network model/aggregation was used
+  double wall_s = 0;                    // simulator wall time
 };
 
 // Throws InputError when the topology has fewer GPUs than the plan's devices.

@@ -1,0 +1,94 @@
+#include "sim/engine/fork_run.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/core/error.hpp"
+
+namespace occult {
+namespace {
+
+void write_all(int fd, const std::string& s) {
+  std::size_t done = 0;
+  while (done < s.size()) {
+    const ssize_t n = ::write(fd, s.data() + done, s.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += std::size_t(n);
+  }
+}
+
+std::string read_all(int fd) {
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, std::size_t(n));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string run_in_child(const std::function<std::string()>& fn) {
+  int fds[2];
+  if (::pipe(fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  std::fflush(nullptr);  // buffered output must not be written twice
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string msg;
+    try {
+      msg = "O" + fn();
+    } catch (const InputError& e) {
+      msg = "I" +
+            nlohmann::json{
+                {"file", e.file()}, {"line", e.line()}, {"field", e.field()}, {"message", e.message()}}
+                .dump();
+    } catch (const std::exception& e) {
+      msg = std::string("E") + e.what();
+    } catch (...) {
+      msg = "Eunknown error in the simulator process";
+    }
+    write_all(fds[1], msg);
+    ::close(fds[1]);
+    std::fflush(nullptr);
+    ::_exit(0);  // skip static destructors: SimGrid's singletons are not meant to be torn down
+  }
+  ::close(fds[1]);
+  std::string msg = read_all(fds[0]);
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (msg.empty()) {
+    if (WIFSIGNALED(status))
+      throw std::runtime_error("simulator process died with signal " + std::to_string(WTERMSIG(status)));
+    throw std::runtime_error("simulator process exited without a result");
+  }
+  const char tag = msg[0];
+  msg.erase(0, 1);
+  if (tag == 'O') return msg;
+  if (tag == 'I') {
+    const auto j = nlohmann::json::parse(msg);
+    throw InputError(j.at("file").get<std::string>(), j.at("line").get<long>(),
+                     j.at("field").get<std::string>(), j.at("message").get<std::string>());
+  }
+  throw std::runtime_error(msg);
+}
+
+}  // namespace occult

@@ -1,0 +1,202 @@
+#include "sim/engine/layer_dag.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <iostream>
+
+#include "sim/engine/comm_step.hpp"
+
+namespace occult {
+namespace {
+
+struct Triple {
+  const char* comm_a;
+  const char* compute;
+  const char* comm_b;
+  bool a_is_dispatch_direction;
+};
+
+class LayerDagBuilder {
+ public:
+  LayerDagBuilder(const NetworkGraph& net, const LayerWork& w, const SimOptions& opt)
+      : net_(net),
+        w_(w),
+        opt_(opt),
+        plan_(*w.plan),
+        d_(plan_.shape.devices),
+        chunks_(w.overlap == Overlap::Chunked ? std::max(1, w.chunks) : 1),
+        sg_(opt.per_pair_flows ? SgBackend::Routing::PerHostPair : SgBackend::Routing::LinkEndpoint) {}
+
+  DagResult run() {
+    build_platform();
+    std::vector<double> key(d_, 0.0);
+    std::vector<int> ready = sequential("layout", w_.layout_s, nullptr, key);
+    ready = sequential("pack", w_.pack_s, &ready, key);
+    ready = triple({"dispatch", "expert", "combine", true}, ready, w_.expert_fwd_s, key);
+    ready = sequential("unpack", w_.unpack_s, &ready, key);
+    if (!w_.expert_bwd_s.empty())
+      triple({"combine_bwd", "expert_bwd", "dispatch_bwd", true}, ready, w_.expert_bwd_s, key);
+    if (opt_.progress)
+      std::cerr << "occult: simulating " << sg_.activities() << " activities on " << net_.links().size()
+                << " links\n";
+    out_.makespan = sg_.run();
+    out_.activities = sg_.activities();
+    collect();
+    return std::move(out_);
+  }
+
+ private:
+  void build_platform() {
+    for (int d = 0; d < d_; ++d) sg_.add_host("gpu" + std::to_string(d));
+    control_ = sg_.add_host("control");
+    // Links get no latency in SimGrid (see comm_step.hpp): route latency is charged as a delay.
+    for (const auto& l : net_.links()) sg_.add_link(l.name, l.bandwidth_Bps, 0.0);
+    if (opt_.per_pair_flows) {
+      std::vector<int> route;
+      for (int s = 0; s < d_; ++s)
+        for (int t = 0; t < d_; ++t)
+          if (s != t) {
+            net_.route(s, t, route);
+            sg_.add_route(s, t, route);
+          }
+    }
+    sg_.seal();
+    out_.link_bytes.assign(net_.links().size(), 0.0);
+  }
+
+  static double at(const std::vector<double>& v, int d) { return v.empty() ? 0.0 : v[d]; }
+
+  // One compute step per device (layout, pack, unpack): [start, end] recorded under `name`.
+  std::vector<int> sequential(const char* name, const std::vector<double>& secs,
+                              const std::vector<int>* after, std::vector<double>& key) {
+    std::vector<int> acts(d_);
+    for (int d = 0; d < d_; ++d) {
+      acts[d] = sg_.delay(d, at(secs, d));
+      if (after) sg_.depends(acts[d], (*after)[d]);
+      key[d] += at(secs, d);
+    }
+    record(name, acts, acts, true);
+    return acts;
+  }
+
+  // `senders`: for an exchange, the device's phase starts when it and every device that sends to it are
+  // ready, so that time spent waiting for a straggler's compute is not counted as communication.
+  void record(const std::string& name, const std::vector<int>& from, const std::vector<int>& to,
+              bool from_start, const StepTraffic* senders = nullptr) {
+    out_.phase_order.push_back(name);
+    marks_.push_back({name, from, to, from_start, senders});
+  }
+
+  std::vector<StepTraffic> direction(bool dispatch_direction) const {
+    std::vector<StepTraffic> steps;
+    for (const auto& st : plan_.stages)
+      steps.push_back({&st.rows, !dispatch_direction, double(plan_.row_bytes)});
+    if (!dispatch_direction) std::reverse(steps.begin(), steps.end());
+    return steps;
+  }
+
+  std::vector<AggregatedLoad> loads(const std::vector<StepTraffic>& steps, const std::vector<double>& key) {
+    std::vector<AggregatedLoad> out;
+    for (const auto& t : steps) {
+      out.push_back(aggregate_step(
+          net_, t, key, opt_.per_pair_flows ? 1 : std::max(1, opt_.aggregate_buckets), net_.gpus_per_node()));
+      const auto& a = out.back();
+      for (std::size_t i = 0; i < a.link_ids.size(); ++i)
+        for (double b : a.bytes[i]) out_.link_bytes[a.link_ids[i]] += b;
+      for (int c = 0; c < kLinkClasses; ++c) out_.class_bytes[c] += a.class_bytes[c];
+    }
+    return out;
+  }
+
+  std::vector<int> exchange(const std::vector<StepTraffic>& steps, const std::vector<AggregatedLoad>& loads,
+                            std::vector<int> gate) {
+    const double scale = 1.0 / chunks_;
+    for (std::size_t k = 0; k < steps.size(); ++k)
+      gate = opt_.per_pair_flows ? per_pair_step(sg_, net_, steps[k], scale, gate)
+                                 : aggregated_step(sg_, net_, loads[k], scale, gate, control_);
+    return gate;
+  }
+
+  int join(int d, int a, int b) {
+    const int j = sg_.delay(d, 0);
+    sg_.depends(j, a);
+    sg_.depends(j, b);
+    return j;
+  }
+
+  std::vector<int> triple(const Triple& t, const std::vector<int>& ready,
+                          const std::vector<double>& compute_s, std::vector<double>& key) {
+    const auto steps_a = direction(t.a_is_dispatch_direction);
+    const auto steps_b = direction(!t.a_is_dispatch_direction);
+    const auto loads_a = loads(steps_a, key);
+    for (int d = 0; d < d_; ++d) key[d] += at(compute_s, d);
+    const auto loads_b = loads(steps_b, key);
+
+    std::vector<int> a_end, comp, b_end, comp_first, b_gate_first;
+    for (int c = 0; c < chunks_; ++c) {
+      a_end = exchange(steps_a, loads_a, c == 0 ? ready : a_end);
+      std::vector<int> comp_c(d_), b_gate(d_);
+      for (int d = 0; d < d_; ++d) {
+        comp_c[d] = sg_.delay(d, at(compute_s, d) / chunks_);
+        sg_.depends(comp_c[d], a_end[d]);
+        if (c > 0) sg_.depends(comp_c[d], comp[d]);
+        b_gate[d] = c == 0 ? comp_c[d] : join(d, comp_c[d], b_end[d]);
+      }
+      if (c == 0) comp_first = comp_c;
+      comp = comp_c;
+      b_end = exchange(steps_b, loads_b, b_gate);
+    }
+    record(t.comm_a, ready, a_end, false,
+           steps_a.empty() ? nullptr : &traffic_.emplace_back(steps_a.front()));
+    record(t.compute, comp_first, comp, true);
+    record(t.comm_b, comp_first, b_end, false,
+           steps_b.empty() ? nullptr : &traffic_.emplace_back(steps_b.front()));
+    return b_end;
+  }
+
+  void collect() {
+    for (const auto& m : marks_) {
+      auto& s = out_.phase_start[m.name];
+      auto& e = out_.phase_end[m.name];
+      s.resize(d_);
+      e.resize(d_);
+      for (int d = 0; d < d_; ++d) {
+        s[d] = m.from_start ? sg_.start_time(m.from[d]) : sg_.finish_time(m.from[d]);
+        e[d] = sg_.finish_time(m.to[d]);
+      }
+      if (!m.senders) continue;
+      std::vector<double> ready = s;
+      for (int src = 0; src < d_; ++src)
+        for (int dst = 0; dst < d_; ++dst)
+          if (src != dst && m.senders->at(src, dst) != 0)
+            s[dst] = std::max(s[dst], std::min(ready[src], e[dst]));
+    }
+  }
+
+  struct Mark {
+    std::string name;
+    std::vector<int> from, to;
+    bool from_start;
+    const StepTraffic* senders;
+  };
+
+  const NetworkGraph& net_;
+  const LayerWork& w_;
+  const SimOptions& opt_;
+  const CommPlan& plan_;
+  int d_;
+  int chunks_;
+  SgBackend sg_;
+  int control_ = -1;
+  std::vector<Mark> marks_;
+  std::deque<StepTraffic> traffic_;  // stable addresses for Mark::senders
+  DagResult out_;
+};
+
+}  // namespace
+
+DagResult run_layer_dag(const NetworkGraph& net, const LayerWork& work, const SimOptions& opt) {
+  return LayerDagBuilder(net, work, opt).run();
+}
+
+}  // namespace occult

@@ -1,0 +1,72 @@
+#pragma once
+// The cluster as unidirectional links and a deterministic route between any two GPUs. This is the
+// project's own routing (not SimGrid's zones): SimGrid's hierarchical zones cannot express a GPU that
+// sits both behind an NVSwitch and on its own NIC rail, so the engine hands SimGrid explicit routes.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sim/core/topology.hpp"
+
+namespace occult {
+
+enum class LinkClass { NVLink = 0, PCIe = 1, Network = 2 };
+inline constexpr int kLinkClasses = 3;
+const char* link_class_name(LinkClass c);  // "nvlink", "pcie", "network" (the calibration's keys)
+
+struct NetLink {
+  std::string name;
+  LinkClass cls = LinkClass::Network;
+  double bandwidth_Bps = 0;
+  double latency_s = 0;
+  int node = -1;  // node the link lies inside; -1 for NICs' fabric side and switch links
+};
+
+class NetworkGraph {
+ public:
+  // `devices` GPUs are used (the first ones); per-class bandwidth factors and extra latencies (the
+  // calibration's corrections) are applied here, the extra latency once per route that enters the class.
+  NetworkGraph(const TopologySpec& topo, int devices, const std::map<std::string, double>& bandwidth_factor,
+               const std::map<std::string, double>& extra_latency_s);
+
+  int devices() const { return devices_; }
+  int gpus_per_node() const { return g_; }
+  const std::vector<NetLink>& links() const { return links_; }
+  // Links from GPU src to GPU dst (src != dst), in order; `out` is overwritten. Returns where the
+  // destination side begins: out[ret..] only carry traffic towards dst's part of the tree (its NIC, its
+  // leaf's downlinks, its PCIe/NVLink port), out[..ret) are the source side and the fabric's middle.
+  int route(int src, int dst, std::vector<int>& out) const;
+  double route_latency(const std::vector<int>& route) const;
+
+ private:
+  int add(std::string name, LinkClass cls, const LinkParams& p, int node, double factor = 1);
+  void build_intra();
+  void build_fabric();
+  int intra_route(int src, int dst, std::vector<int>& out) const;
+  int fabric_route(int src_nic, int dst_nic, std::vector<int>& out) const;
+  int nic_of(int gpu, int rail) const { return (gpu / g_) * topo_.nics_per_node + rail; }
+  int rail_of(int gpu) const { return (gpu % g_) / (g_ / topo_.nics_per_node); }
+  int leaf_of(int nic) const;
+
+  TopologySpec topo_;
+  int devices_ = 0, g_ = 1, nodes_ = 1;
+  double factor_[kLinkClasses] = {1, 1, 1};
+  double extra_lat_[kLinkClasses] = {0, 0, 0};
+  std::vector<NetLink> links_;
+
+  // Link ids by role; -1 where a role does not exist in this topology.
+  std::vector<int> nv_up_, nv_down_;          // NVSwitch: per GPU
+  std::vector<int> nv_direct_;                // direct NVLink: per node, G x G (src-major)
+  std::vector<int> pcie_up_, pcie_down_;      // per GPU
+  std::vector<int> bridge_up_, bridge_down_;  // per PCIe switch
+  std::vector<int> nic_up_, nic_down_;        // per NIC
+  std::vector<int> leaf_up_, leaf_down_;      // fat tree: per leaf uplink bundle
+  std::vector<int> pod_up_, pod_down_;        // 3-level fat tree: per pod uplink bundle
+  int leaves_per_rail_ = 0, nics_per_leaf_ = 1, leaves_per_pod_ = 1;
+  std::vector<int> router_of_node_;        // dragonfly / torus
+  std::vector<int> df_local_, df_global_;  // dragonfly: per (group, router, router), per (group, group)
+  std::vector<int> torus_links_;           // torus: per (node, dim, dir)
+  bool pxn_ = false;                       // cross-rail traffic hops over NVLink to the destination rail
+};
+
+}  // namespace occult
