@@ -14,9 +14,17 @@
 
 namespace occult::kernels::detail {
 
-constexpr int kTileM = 128, kTileN = 128, kTileK = 64, kStages = 3, kGemmThreads = 256;
-constexpr int kStageBytes = (kTileM + kTileN) * kTileK * 2;
-constexpr int kGemmSmem = kStages * kStageBytes;
+constexpr int kTileM = 128, kTileK = 64, kStages = 3, kGemmThreads = 256;
+constexpr int kWideTileMinPairsPerExpert = 1024;
+
+// kNT n8-tiles per warp: 4 (128-wide tiles, 2 blocks per SM, more tiles for small problems) or 8
+// (256-wide tiles, 64x64 per warp: fewer shared-memory loads per mma for large problems).
+template <int kNT>
+struct TileShape {
+  static constexpr int kTileN = 32 * kNT;
+  static constexpr int kStageBytes = (kTileM + kTileN) * kTileK * 2;
+  static constexpr int kSmem = kStages * kStageBytes;
+};
 
 enum class Epilogue { SwiGLU, ScatterStore, ScatterAtomic };
 
@@ -63,8 +71,9 @@ __device__ __forceinline__ unsigned swz(int row, int chunk) {
   return unsigned(row * 128 + ((chunk ^ (row & 7)) << 4));
 }
 
-template <Epilogue kEpi>
-__global__ void __launch_bounds__(kGemmThreads, 2) expert_gemm_kernel(GemmArgs g) {
+template <Epilogue kEpi, int kNT>
+__global__ void __launch_bounds__(kGemmThreads, kNT == 4 ? 2 : 1) expert_gemm_kernel(GemmArgs g) {
+  constexpr int kTileN = TileShape<kNT>::kTileN, kStageBytes = TileShape<kNT>::kStageBytes;
   extern __shared__ __align__(128) unsigned char smem[];
   __shared__ std::int32_t tile_row[kTileM];
   __shared__ float tile_weight[kTileM];
@@ -85,11 +94,11 @@ __global__ void __launch_bounds__(kGemmThreads, 2) expert_gemm_kernel(GemmArgs g
   }
   __syncthreads();
 
-  // Each thread copies chunk (tid % 8) of rows tid/8 + 32*i, i < 4, of both the A and B tiles.
+  // Each thread copies chunk (tid % 8) of rows tid/8 + 32*i of the A (i < 4) and B (i < kNT) tiles.
   const int ld_chunk = tid & 7, ld_row = tid >> 3;
   const __nv_bfloat16* a_src[4];
-  const __nv_bfloat16* b_src[4];
-  bool a_ok[4], b_ok[4];
+  const __nv_bfloat16* b_src[kNT];
+  bool a_ok[4], b_ok[kNT];
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
     const int r = ld_row + 32 * i;
@@ -97,6 +106,10 @@ __global__ void __launch_bounds__(kGemmThreads, 2) expert_gemm_kernel(GemmArgs g
     const std::int64_t a_row =
         kEpi == Epilogue::SwiGLU ? tile_row[r] : std::int64_t(pair0) + (a_ok[i] ? r : 0);
     a_src[i] = g.a + a_row * g.K + ld_chunk * 8;
+  }
+#pragma unroll
+  for (int i = 0; i < kNT; ++i) {
+    const int r = ld_row + 32 * i;
     if constexpr (kEpi == Epilogue::SwiGLU) {
       const int feature = (n0 + r) >> 1;
       b_ok[i] = feature < g.N;
@@ -112,18 +125,18 @@ __global__ void __launch_bounds__(kGemmThreads, 2) expert_gemm_kernel(GemmArgs g
     const unsigned sa = smem_base + unsigned(stage * kStageBytes);
     const unsigned sb = sa + unsigned(kTileM * kTileK * 2);
 #pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const int r = ld_row + 32 * i;
-      cp_async16(sa + swz(r, ld_chunk), a_src[i] + kt * kTileK, a_ok[i]);
-      cp_async16(sb + swz(r, ld_chunk), b_src[i] + kt * kTileK, b_ok[i]);
-    }
+    for (int i = 0; i < 4; ++i)
+      cp_async16(sa + swz(ld_row + 32 * i, ld_chunk), a_src[i] + kt * kTileK, a_ok[i]);
+#pragma unroll
+    for (int i = 0; i < kNT; ++i)
+      cp_async16(sb + swz(ld_row + 32 * i, ld_chunk), b_src[i] + kt * kTileK, b_ok[i]);
   };
 
-  float acc[4][4][4];
+  float acc[4][kNT][4];
 #pragma unroll
   for (int mi = 0; mi < 4; ++mi)
 #pragma unroll
-    for (int ni = 0; ni < 4; ++ni)
+    for (int ni = 0; ni < kNT; ++ni)
 #pragma unroll
       for (int c = 0; c < 4; ++c) acc[mi][ni][c] = 0.0f;
 
@@ -144,21 +157,21 @@ __global__ void __launch_bounds__(kGemmThreads, 2) expert_gemm_kernel(GemmArgs g
     const unsigned sb = sa + unsigned(kTileM * kTileK * 2);
 #pragma unroll
     for (int ks = 0; ks < kTileK / 16; ++ks) {
-      unsigned af[4][4], bf[2][4];
+      unsigned af[4][4], bf[kNT / 2][4];
 #pragma unroll
       for (int mi = 0; mi < 4; ++mi) {
         const int r = warp_m * 64 + mi * 16 + (lane & 15);
         ldmatrix_x4(sa + swz(r, ks * 2 + (lane >> 4)), af[mi]);
       }
 #pragma unroll
-      for (int nj = 0; nj < 2; ++nj) {
-        const int r = warp_n * 32 + nj * 16 + (lane & 7) + ((lane >> 4) << 3);
+      for (int nj = 0; nj < kNT / 2; ++nj) {
+        const int r = warp_n * (kNT * 8) + nj * 16 + (lane & 7) + ((lane >> 4) << 3);
         ldmatrix_x4(sb + swz(r, ks * 2 + ((lane >> 3) & 1)), bf[nj]);
       }
 #pragma unroll
       for (int mi = 0; mi < 4; ++mi)
 #pragma unroll
-        for (int ni = 0; ni < 4; ++ni)
+        for (int ni = 0; ni < kNT; ++ni)
           mma_bf16(acc[mi][ni], af[mi], bf[ni >> 1][(ni & 1) * 2], bf[ni >> 1][(ni & 1) * 2 + 1]);
     }
   }
@@ -175,8 +188,8 @@ __global__ void __launch_bounds__(kGemmThreads, 2) expert_gemm_kernel(GemmArgs g
         const float w = tile_weight[r];
         float* dst = g.acc + std::int64_t(tile_row[r]) * g.N;
 #pragma unroll
-        for (int ni = 0; ni < 4; ++ni) {
-          const int n = n0 + warp_n * 32 + ni * 8 + 2 * (lane & 3);
+        for (int ni = 0; ni < kNT; ++ni) {
+          const int n = n0 + warp_n * (kNT * 8) + ni * 8 + 2 * (lane & 3);
           if (n >= g.N) continue;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
           atomicAdd(reinterpret_cast<float2*>(dst + n),
@@ -198,9 +211,9 @@ __global__ void __launch_bounds__(kGemmThreads, 2) expert_gemm_kernel(GemmArgs g
       for (int half = 0; half < 2; ++half) {
         const int r = warp_m * 64 + mi * 16 + (lane >> 2) + half * 8;
 #pragma unroll
-        for (int ni = 0; ni < 4; ++ni) {
+        for (int ni = 0; ni < kNT; ++ni) {
           const float c0 = acc[mi][ni][half * 2], c1 = acc[mi][ni][half * 2 + 1];
-          const int col = warp_n * 32 + ni * 8 + 2 * (lane & 3);
+          const int col = warp_n * (kNT * 8) + ni * 8 + 2 * (lane & 3);
           if constexpr (kEpi == Epilogue::SwiGLU) {
             cs[r * kPitch + col / 2] = __float2bfloat16(silu(c0) * c1);
           } else {
@@ -227,18 +240,29 @@ __global__ void __launch_bounds__(kGemmThreads, 2) expert_gemm_kernel(GemmArgs g
 }
 
 // Grid: x over B tiles (interleaved gate/up rows count twice), y over all experts' m-tiles.
-template <Epilogue kEpi>
-void launch_expert_gemm(const GemmArgs& g, cudaStream_t stream) {
+template <Epilogue kEpi, int kNT>
+void launch_expert_gemm_shape(const GemmArgs& g, cudaStream_t stream) {
+  using T = TileShape<kNT>;
   // Set on every call: the attribute belongs to the current device, and the call is cheap.
-  OCCULT_CUDA(
-      cudaFuncSetAttribute(expert_gemm_kernel<kEpi>, cudaFuncAttributeMaxDynamicSharedMemorySize, kGemmSmem));
+  OCCULT_CUDA(cudaFuncSetAttribute(expert_gemm_kernel<kEpi, kNT>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   T::kSmem));
   const int b_rows = kEpi == Epilogue::SwiGLU ? 2 * g.N : g.N;
   const std::int64_t m_tiles = max_tiles(g.ix, kTileM);
   if (m_tiles > 65535) throw CudaError("expert GEMM: too many received pairs for one launch (> 65535 tiles)");
-  const dim3 grid(unsigned((b_rows + kTileN - 1) / kTileN), unsigned(m_tiles));
+  const dim3 grid(unsigned((b_rows + T::kTileN - 1) / T::kTileN), unsigned(m_tiles));
   if (grid.y == 0) return;
-  expert_gemm_kernel<kEpi><<<grid, kGemmThreads, kGemmSmem, stream>>>(g);
+  expert_gemm_kernel<kEpi, kNT><<<grid, kGemmThreads, T::kSmem, stream>>>(g);
   OCCULT_LAUNCHED("expert_gemm_kernel");
+}
+
+// Wide tiles once there are enough pairs per expert to fill the GPU with them (on average; the
+// counts stay on the device).
+template <Epilogue kEpi>
+void launch_expert_gemm(const GemmArgs& g, cudaStream_t stream) {
+  if (g.ix.capacity >= std::int64_t(kWideTileMinPairsPerExpert) * g.ix.local_experts)
+    launch_expert_gemm_shape<kEpi, 8>(g, stream);
+  else
+    launch_expert_gemm_shape<kEpi, 4>(g, stream);
 }
 
 }  // namespace occult::kernels::detail

@@ -153,8 +153,8 @@ TEST(GpuLayer, ModelShapes) {
 TEST(GpuExpertFfn, MatchesCublasPath) {
   OCCULT_REQUIRE_GPU();
   const int L = 6, h = 256, f = 192;
-  for (int slots : {1, 4}) {
-    const std::int64_t rows = 333;
+  // Small cases take the 128-wide tiles, large ones the 256-wide tiles (partial in N here).
+  for (auto [slots, rows] : {std::pair{1, std::int64_t(333)}, {4, 333}, {1, 7000}, {4, 3000}}) {
     std::vector<std::int32_t> ex(std::size_t(rows * slots), -1);
     std::vector<float> wt(ex.size(), 0.0f);
     const auto u = ref::random_bf16(ex.size(), 1.0f, 9);
@@ -185,8 +185,8 @@ TEST(GpuExpertFfn, MatchesCublasPath) {
     const auto a = from_bf16(ours.download()), b = from_bf16(lib.download());
     ASSERT_TRUE(all_finite(a));
     ASSERT_TRUE(all_finite(b));
-    EXPECT_LT(ref::rel_frobenius(a, want), kTol) << "slots " << slots;
-    EXPECT_LT(ref::rel_frobenius(b, want), kTol) << "slots " << slots;
+    EXPECT_LT(ref::rel_frobenius(a, want), kTol) << "slots " << slots << " rows " << rows;
+    EXPECT_LT(ref::rel_frobenius(b, want), kTol) << "slots " << slots << " rows " << rows;
   }
 }
 
