@@ -21,7 +21,7 @@ struct PlaceOptions {
   ClusterShape shape;
   int replicate = 0;            // extra copies of the hottest experts (EPLB-like); (E + R) % D == 0
   double max_load_ratio = 1.1;  // load-aware: bound on max / mean (token, expert) pairs per device
-  int restarts = 4;             // metis-based: METIS seeds and perturbation rounds per stage
+  int restarts = 2;             // metis-based: METIS seeds and perturbation rounds per stage
   std::uint64_t seed = 1;
 };
 

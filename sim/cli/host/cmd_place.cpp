@@ -19,7 +19,7 @@ using nlohmann::json;
 
 struct PlaceArgs {
   std::string trace, out, algo;
-  int devices = 0, gpus_per_node = 1, replicate = 0, restarts = 4;
+  int devices = 0, gpus_per_node = 1, replicate = 0, restarts = 2;
   double profile_fraction = 1.0, max_load_ratio = 1.1;
   std::uint64_t seed = 1;
   bool json = false;
