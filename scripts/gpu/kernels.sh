@@ -19,7 +19,7 @@ status=0
 echo "== provenance"
 date -u +%Y-%m-%dT%H:%M:%SZ
 echo "command: OUT=$OUT bash scripts/gpu/kernels.sh"
-git rev-parse HEAD 2>/dev/null || echo "git: no repository here (the working tree was copied; see the commit that added these results)"
+git rev-parse --verify -q HEAD || echo "git: no repository here (the working tree was copied; see the commit that added these results)"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
 /usr/local/cuda/bin/nvcc --version | tail -2
 grep -E '#define NCCL_(MAJOR|MINOR|PATCH) ' /usr/include/nccl.h | awk '{printf "%s=%s ", $2, $3} END {print ""}'
