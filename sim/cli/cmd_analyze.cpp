@@ -229,7 +229,11 @@ void run(const AnalyzeArgs& a) {
   std::vector<LayerMetrics> layers;
   std::optional<PruneFidelity> fidelity;
   if (s.prune) fidelity.emplace();
+  std::int64_t total_tokens = 0;
+  for (const auto& l : s.trace.layers) total_tokens += l.tokens();
+  const bool progress = total_tokens >= (std::int64_t(1) << 22);  // a few seconds or more
   for (std::size_t l = 0; l < s.trace.layers.size(); ++l) {
+    if (progress) std::cerr << "analyze: layer " << l + 1 << "/" << s.trace.layers.size() << "\n";
     const LayerRouting& routing = s.trace.layers[l];
     const LayerPlacement& lp = s.placement.layer(l);
     if (s.prune) {
