@@ -15,6 +15,7 @@
 #include "sim/core/metrics.hpp"
 #include "sim/core/model.hpp"
 #include "sim/core/placement.hpp"
+#include "sim/core/plan.hpp"
 #include "sim/core/prune.hpp"
 #include "sim/core/strategy.hpp"
 #include "sim/core/trace.hpp"
@@ -29,6 +30,7 @@ struct AnalyzeArgs {
   int devices = 0, gpus_per_node = 0;
   std::optional<std::int64_t> row_bytes;
   bool json = false;
+  bool matrices = false;
 };
 
 // Everything the run settled on, so that the output can say what it used.
@@ -224,9 +226,38 @@ json fidelity_json(const StrategySpec& spec, const PruneFidelity& f) {
           {"tokens_pruned", f.tokens_pruned}};
 }
 
+// The row matrices of every strategy's dispatch plan: {"standard": [[stage rows]], ...}, each stage a
+// D x D array (source row, destination column) of rows, the diagonal being rows that stay local.
+json plan_matrices(const LayerRouting& routing, const Setup& s, const LayerPlacement& lp) {
+  json out;
+  const std::pair<const char*, Strategy> strategies[] = {{"standard", Strategy::Standard},
+                                                         {"occult", Strategy::Occult},
+                                                         {"hierarchical", Strategy::Hierarchical}};
+  for (const auto& [name, strategy] : strategies) {
+    const CommPlan plan = build_plan(routing, s.trace.num_experts, lp, s.shape, strategy, s.row_bytes);
+    json stages = json::array();
+    for (const PlanStage& stage : plan.stages) {
+      json rows = json::array();
+      for (int src = 0; src < stage.rows.size(); ++src) {
+        json row = json::array();
+        for (int dst = 0; dst < stage.rows.size(); ++dst) row.push_back(stage.rows.at(src, dst));
+        rows.push_back(std::move(row));
+      }
+      const char* kind = stage.kind == PlanStage::Kind::Direct    ? "direct"
+                         : stage.kind == PlanStage::Kind::Network ? "network"
+                                                                  : "node_fanout";
+      stages.push_back({{"kind", kind}, {"rows", std::move(rows)}});
+    }
+    out[name] = std::move(stages);
+  }
+  return out;
+}
+
 void run(const AnalyzeArgs& a) {
   Setup s = prepare(a);
+  if (a.matrices && !a.json) throw InputError("", 0, "matrices", "--matrices needs --json");
   std::vector<LayerMetrics> layers;
+  json matrices = json::array();
   std::optional<PruneFidelity> fidelity;
   if (s.prune) fidelity.emplace();
   std::int64_t total_tokens = 0;
@@ -240,8 +271,10 @@ void run(const AnalyzeArgs& a) {
       PrunedLayer pruned = prune_layer(routing, lp, s.shape, *s.prune);
       fidelity->merge(pruned.fidelity);
       layers.push_back(analyze_layer(pruned.routing, lp, s.shape, s.row_bytes));
+      if (a.matrices) matrices.push_back(plan_matrices(pruned.routing, s, lp));
     } else {
       layers.push_back(analyze_layer(routing, lp, s.shape, s.row_bytes));
+      if (a.matrices) matrices.push_back(plan_matrices(routing, s, lp));
     }
   }
   const LayerMetrics all = aggregate_layers(layers);
@@ -267,7 +300,10 @@ void run(const AnalyzeArgs& a) {
       {"tokens_per_device", "(token, expert) pairs computed on each device"}};
   doc["pruning"] = fidelity ? fidelity_json(*s.prune, *fidelity) : json(nullptr);
   json per_layer = json::array();
-  for (const auto& m : layers) per_layer.push_back(layer_metrics_to_json(m));
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    per_layer.push_back(layer_metrics_to_json(layers[l]));
+    if (a.matrices) per_layer.back()["plan_rows"] = std::move(matrices[l]);
+  }
   doc["layers"] = std::move(per_layer);
   doc["overall"] = layer_metrics_to_json(all);
   std::cout << doc.dump(2) << "\n";
@@ -314,6 +350,9 @@ void add_analyze_command(CLI::App& app) {
       "the trace's model when it is a preset, else 4096 x 2 B");
   c->add_option("--row-bytes", a->row_bytes, "bytes of one token copy, >= 1 (overrides --model)");
   c->add_flag("--json", a->json, "print one JSON document on stdout (bytes as integers) instead of tables");
+  c->add_flag("--matrices", a->matrices,
+              "with --json: add each layer's dispatch plan per strategy as D x D row matrices per stage "
+              "(layers[i].plan_rows; bytes = rows x row_bytes; combine = stages reversed, transposed)");
   c->callback([a] { run(*a); });
 }
 

@@ -13,6 +13,7 @@
 
 #include "sim/core/metrics.hpp"
 #include "sim/core/placement.hpp"
+#include "sim/core/plan.hpp"
 #include "sim/core/trace.hpp"
 #include "tests/core/analysis_test_util.hpp"
 
@@ -82,6 +83,21 @@ TEST_F(CliAnalyze, JsonIsOneDocumentMatchingTheLibrary) {
   }
   EXPECT_DOUBLE_EQ(doc["overall"]["ct_standard"].get<double>(), 4.0);
   EXPECT_TRUE(doc["pruning"].is_null());
+}
+
+TEST_F(CliAnalyze, MatricesAreThePlans) {
+  const CmdResult r = run("--trace " + path("t.bin") + " --devices 4 --gpus-per-node 2 --json --matrices");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto doc = nlohmann::json::parse(r.out);
+  const auto& hier = doc["layers"][0]["plan_rows"]["hierarchical"];
+  ASSERT_EQ(hier.size(), 2u);
+  EXPECT_EQ(hier[0]["kind"], "network");
+  const auto plan =
+      build_plan(trace_.layers[0], 16, analysis_test::contiguous(16, 4), {4, 2}, Strategy::Hierarchical, 1);
+  for (int s = 0; s < 4; ++s)
+    for (int d = 0; d < 4; ++d)
+      EXPECT_EQ(hier[1]["rows"][std::size_t(s)][std::size_t(d)], plan.stages[1].rows.at(s, d));
+  EXPECT_EQ(run("--trace " + path("t.bin") + " --devices 4 --matrices").code, 2);  // needs --json
 }
 
 TEST_F(CliAnalyze, TableExplainsItself) {
