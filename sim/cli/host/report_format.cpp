@@ -40,6 +40,7 @@ std::string fmt_time(double seconds) {
 }
 
 std::string fmt_bytes(double bytes) {
+  if (bytes == 0) return "0 B";
   static const char* const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
   return scaled(bytes, units, 6, 1000.0);
 }

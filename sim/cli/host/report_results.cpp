@@ -48,6 +48,38 @@ const std::vector<TextColumn>& text_columns() {
 
 namespace {
 
+// The columns of docs/formats/results-csv.md, in the order `occult sweep` writes them.
+const char* const kContractOrder[] = {"run_id",
+                                      "scenario",
+                                      "model",
+                                      "mode",
+                                      "topology",
+                                      "devices",
+                                      "gpus_per_node",
+                                      "nodes",
+                                      "tokens_per_device",
+                                      "strategy",
+                                      "placement",
+                                      "overlap",
+                                      "t_total_s",
+                                      "t_layout_s",
+                                      "t_dispatch_s",
+                                      "t_expert_s",
+                                      "t_combine_s",
+                                      "t_unpack_s",
+                                      "t_bwd_s",
+                                      "comm_fraction",
+                                      "bytes_remote",
+                                      "bytes_inter_node",
+                                      "bytes_intra_node",
+                                      "ct_standard",
+                                      "ct_occult",
+                                      "ct_node",
+                                      "intra_ratio",
+                                      "speedup_vs_standard",
+                                      "profile",
+                                      "sim_wall_s"};
+
 bool is_contract_column(const std::string& name) {
   for (const auto& c : number_columns())
     if (name == c.name) return true;
@@ -92,17 +124,19 @@ void check_row(const ResultRow& r, const std::string& file) {
 Results load_results(const CsvTable& table) {
   Results res;
   res.file = table.file;
+  // All missing columns in one message, in the contract's order, so one fix-up pass is enough.
+  std::string missing;
+  for (const char* name : kContractOrder)
+    if (table.column(name) < 0) missing += (missing.empty() ? "" : ", ") + std::string(name);
+  if (!missing.empty()) {
+    std::string first = missing.substr(0, missing.find(','));
+    throw InputError(table.file, 1, first,
+                     "missing column" + std::string(missing.find(',') == std::string::npos ? "" : "s") + " " +
+                         missing + " (see docs/formats/results-csv.md)");
+  }
   std::vector<long> number_idx, text_idx, axis_idx;
-  for (const auto& c : number_columns()) {
-    long i = table.column(c.name);
-    if (i < 0) throw InputError(table.file, 1, c.name, "missing column (see docs/formats/results-csv.md)");
-    number_idx.push_back(i);
-  }
-  for (const auto& c : text_columns()) {
-    long i = table.column(c.name);
-    if (i < 0) throw InputError(table.file, 1, c.name, "missing column (see docs/formats/results-csv.md)");
-    text_idx.push_back(i);
-  }
+  for (const auto& c : number_columns()) number_idx.push_back(table.column(c.name));
+  for (const auto& c : text_columns()) text_idx.push_back(table.column(c.name));
   for (std::size_t i = 0; i < table.header.size(); ++i) {
     if (is_contract_column(table.header[i])) continue;
     res.axis_names.push_back(table.header[i]);

@@ -62,11 +62,12 @@ std::vector<std::string> headlines(const Analysis& a) {
     }
     std::string line = label + " wins " + std::to_string(won) + " of " + std::to_string(a.configs.size()) +
                        " configuration" + (a.configs.size() == 1 ? "" : "s");
-    if (hi > 0) {
-      line += lo == hi ? ", by " + fmt_ratio(hi) : ", by " + fmt_ratio(lo) + " to " + fmt_ratio(hi);
-      if (a.series[s].strategy != "standard") line += " over standard";
-    }
+    // A standard winner is its own baseline (1.00x): no factor to tell.
+    if (hi > 0 && a.series[s].strategy != "standard")
+      line += (lo == hi ? ", by " + fmt_ratio(hi) : ", by " + fmt_ratio(lo) + " to " + fmt_ratio(hi)) +
+              " over standard";
     line += ", at " + a.dims[xd].name + "=" + value_span(a, xd, where);
+    if (a.series[s].strategy.find(':') != std::string::npos) line += " (lossy: pruning changes the routing)";
     out.push_back(line);
   }
   out.insert(out.end(), losers.begin(), losers.end());
