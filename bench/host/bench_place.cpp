@@ -3,6 +3,8 @@
 // is the whole trace) and as 1M tokens split over the 58 layers in BM_PlaceTrace.
 #include <benchmark/benchmark.h>
 
+#include <string>
+
 #include "sim/core/trace_gen.hpp"
 #include "sim/place/layer_placer.hpp"
 #include "sim/place/trace_placer.hpp"
@@ -42,21 +44,25 @@ void BM_PlaceTrace(benchmark::State& state) {
   PlaceOptions o;
   o.algo = algo_arg(state);
   o.shape = {64, 8};
-  for (auto _ : state) benchmark::DoNotOptimize(place_trace(trace, o, 1.0));
-  state.SetLabel(algo_name(o.algo));
+  const int jobs = int(state.range(2));
+  for (auto _ : state) benchmark::DoNotOptimize(place_trace(trace, o, 1.0, {}, jobs));
+  state.SetLabel(algo_name(o.algo) + " jobs=" + std::to_string(jobs));
   state.counters["layers"] = 58;
   state.counters["tokens_per_layer"] = double(trace.tokens_per_layer());
 }
 
-void algos(benchmark::internal::Benchmark* b, std::int64_t tokens) {
-  for (Algo a : {Algo::Greedy, Algo::Metis, Algo::Hierarchical, Algo::LoadAware})
-    b->Args({std::int64_t(a), tokens});
-}
+constexpr Algo kAlgos[] = {Algo::Greedy, Algo::Metis, Algo::Hierarchical, Algo::LoadAware};
 
+// Wall time is what the goal is about (UseRealTime): with jobs > 1 the layers run on several threads.
 BENCHMARK(BM_PlaceTrace)
-    ->Apply([](auto* b) { algos(b, 1 << 20); }) -> Unit(benchmark::kMillisecond) -> Iterations(1);
+    ->Apply([](auto* b) {
+      for (int jobs : {1, 2, 16})
+        for (Algo a : kAlgos) b->Args({std::int64_t(a), 1'000'000, jobs});
+    }) -> Unit(benchmark::kMillisecond) -> UseRealTime() -> Iterations(1);
 BENCHMARK(BM_PlaceLayer)
-    ->Apply([](auto* b) { algos(b, 1 << 20); }) -> Unit(benchmark::kMillisecond) -> Iterations(1);
+    ->Apply([](auto* b) {
+      for (Algo a : kAlgos) b->Args({std::int64_t(a), 1'000'000});
+    }) -> Unit(benchmark::kMillisecond) -> Iterations(1);
 
 }  // namespace
 }  // namespace occult::place

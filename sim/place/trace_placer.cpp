@@ -1,6 +1,10 @@
 #include "sim/place/trace_placer.hpp"
 
+#include <atomic>
 #include <cmath>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include "sim/core/error.hpp"
 #include "sim/core/metrics.hpp"
@@ -48,10 +52,14 @@ std::int64_t profile_tokens(std::int64_t tokens, double profile_fraction) {
 }
 
 Placement place_trace(const Trace& trace, const PlaceOptions& options, double profile_fraction,
-                      const std::function<void(std::size_t)>& progress) {
+                      const std::function<void(std::size_t)>& progress, int jobs) {
   check_fraction(profile_fraction);
   validate_options(options, trace.num_experts);
   if (trace.layers.empty()) throw InputError("", 0, "trace", "has no layers");
+  if (jobs < 1) throw InputError("", 0, "jobs", "must be >= 1");
+  for (std::size_t l = 0; l < trace.layers.size(); ++l)
+    if (trace.layers[l].tokens() < 1)
+      throw InputError("", 0, "layers[" + std::to_string(l) + "]", "has no tokens to profile");
   Placement p;
   p.num_experts = trace.num_experts;
   p.shape = options.shape;
@@ -60,17 +68,41 @@ Placement place_trace(const Trace& trace, const PlaceOptions& options, double pr
               {"restarts", options.restarts}, {"profile_fraction", profile_fraction},
               {"trace_model", trace.model},   {"trace_source", trace.source}};
   if (options.algo == Algo::LoadAware) p.params["max_load_ratio"] = options.max_load_ratio;
+
+  // Layers are independent: workers take the next unplaced layer; results land in their own slot.
+  std::vector<LayerOutcome> outcomes(trace.layers.size());
+  std::atomic<std::size_t> next{0};
+  std::size_t done = 0;
+  std::mutex mu;
+  std::exception_ptr failure;
+  auto worker = [&] {
+    for (std::size_t l; (l = next++) < trace.layers.size();) {
+      try {
+        const auto& r = trace.layers[l];
+        const auto ts =
+            make_token_sets(r, trace.num_experts, 0, profile_tokens(r.tokens(), profile_fraction));
+        outcomes[l] = place_layer(ts, options, options.seed * 1000003ull + l);
+      } catch (...) {
+        std::lock_guard lock(mu);
+        if (!failure) failure = std::current_exception();
+        next = trace.layers.size();
+        return;
+      }
+      std::lock_guard lock(mu);
+      if (progress) progress(++done);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int j = 1; j < std::min<int>(jobs, int(trace.layers.size())); ++j) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  if (failure) std::rethrow_exception(failure);
+
   nlohmann::json bounds = nlohmann::json::array();
-  for (std::size_t l = 0; l < trace.layers.size(); ++l) {
-    const auto& r = trace.layers[l];
-    if (r.tokens() < 1)
-      throw InputError("", 0, "layers[" + std::to_string(l) + "]", "has no tokens to profile");
-    const auto ts = make_token_sets(r, trace.num_experts, 0, profile_tokens(r.tokens(), profile_fraction));
-    auto out = place_layer(ts, options, options.seed * 1000003ull + l);
+  for (auto& out : outcomes) {
     p.layers.push_back(std::move(out.placement));
     if (options.algo == Algo::LoadAware)
       bounds.push_back({{"max_pairs_per_device", out.load_bound}, {"met", out.load_bound_met}});
-    if (progress) progress(l);
   }
   if (options.algo == Algo::LoadAware) p.params["load_bound_per_layer"] = std::move(bounds);
   return p;

@@ -18,9 +18,11 @@ std::int64_t profile_tokens(std::int64_t tokens, double profile_fraction);
 
 // Layer `l` is placed from its first profile_tokens(...) tokens with seed derived from (options.seed, l).
 // Placement::params records the options; Placement::metrics is left empty (see evaluate_split).
-// `progress(l)` is called after each layer. Throws InputError on bad options or fraction.
+// `progress(done)` is called (serialised) after each layer with the count of layers done. `jobs` > 1
+// places that many layers at a time on threads; the result does not depend on it. Throws InputError on
+// bad options or fraction.
 Placement place_trace(const Trace& trace, const PlaceOptions& options, double profile_fraction,
-                      const std::function<void(std::size_t)>& progress = {});
+                      const std::function<void(std::size_t)>& progress = {}, int jobs = 1);
 
 // Metrics of `placement` on each layer's first profile_tokens(...) tokens ("profile") and on the
 // remaining ones ("holdout", absent when there are none), via analyze_layer / aggregate_layers:

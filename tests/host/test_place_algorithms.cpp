@@ -49,6 +49,8 @@ TEST_P(EveryAlgorithm, PlacesEveryExpertExactlyEOverDPerDeviceLayersIndependentD
   }
   EXPECT_EQ(place_trace(trace, o, 1.0).layers[1].device_of, p.layers[1].device_of)
       << "same seed, same result";
+  EXPECT_EQ(place_trace(trace, o, 1.0, {}, 3).layers[2].device_of, p.layers[2].device_of)
+      << "threads change nothing";
   // Layer 1 alone, as layer 1 of another trace, gives the same placement: layers do not see each other.
   Trace other = trace;
   other.layers[0] = generate_layer(small_params(32, 4, 500, 99), 0);

@@ -19,7 +19,7 @@ using nlohmann::json;
 
 struct PlaceArgs {
   std::string trace, out, algo;
-  int devices = 0, gpus_per_node = 1, replicate = 0, restarts = 2;
+  int devices = 0, gpus_per_node = 1, replicate = 0, restarts = 2, jobs = 1;
   double profile_fraction = 1.0, max_load_ratio = 1.1;
   std::uint64_t seed = 1;
   bool json = false;
@@ -75,11 +75,11 @@ void run_place(const PlaceArgs& a) {
   const Trace trace = read_trace(a.trace);
   place::validate_options(o, trace.num_experts);  // before any work: bad shapes fail fast
   const std::size_t L = trace.layers.size();
-  auto progress = [&](std::size_t l) {
-    if (L >= 8 && ((l + 1) % std::max<std::size_t>(1, L / 10) == 0 || l + 1 == L))
-      std::cerr << "occult place: " << (l + 1) << "/" << L << " layers\n";
+  auto progress = [&](std::size_t done) {
+    if (L >= 8 && (done % std::max<std::size_t>(1, L / 10) == 0 || done == L))
+      std::cerr << "occult place: " << done << "/" << L << " layers\n";
   };
-  Placement p = place::place_trace(trace, o, a.profile_fraction, progress);
+  Placement p = place::place_trace(trace, o, a.profile_fraction, progress, a.jobs);
   p.metrics = place::evaluate_split(trace, p, a.profile_fraction);
   if (trace.num_experts % a.devices == 0 && o.algo != place::Algo::Contiguous)
     p.metrics["baseline_contiguous"] = place::evaluate_split(
@@ -140,6 +140,8 @@ void add_place_command(CLI::App& app) {
                   "metis, hierarchical, load-aware: METIS seeds and perturb-and-refine rounds per stage")
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "seed of METIS and of the refinement; same seed, same placement")
+      ->capture_default_str();
+  cmd->add_option("--jobs,-j", a->jobs, "layers placed at a time (threads); the result does not depend on it")
       ->capture_default_str();
   cmd->add_flag("--json", a->json, "print one JSON document (parameters and metrics) on stdout");
   cmd->callback([a] { run_place(*a); });
