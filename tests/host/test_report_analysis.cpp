@@ -2,6 +2,7 @@
 // configuration and per axis value, and the reasons the summary gives.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "sim/cli/host/report_analysis.hpp"
@@ -98,11 +99,12 @@ TEST(ReportAnalysis, VerdictGivesFactorAndReasons) {
   EXPECT_EQ(big.winner, "occult / greedy");
   EXPECT_DOUBLE_EQ(big.factor, 1.6);
   // vs standard/contiguous@64: inter-node 3e7 vs 5e7, remote 6e7 vs 1e8; dispatch and combine 0.3 ms less
-  // each; communication (0.5 + 0.5) / 1.6 = 62% of standard's time.
+  // each; comm_fraction of standard = (0.5 + 0.5) / 1.6 = 62%.
   EXPECT_NE(big.reason.find("inter-node bytes -40%"), std::string::npos) << big.reason;
   EXPECT_NE(big.reason.find("remote bytes -40%"), std::string::npos) << big.reason;
   EXPECT_NE(big.reason.find("dispatch -60% (-300 us)"), std::string::npos) << big.reason;
-  EXPECT_NE(big.reason.find("communication is 62%"), std::string::npos) << big.reason;
+  EXPECT_NE(big.reason.find("dispatch+combine are 62% of standard's phase time"), std::string::npos)
+      << big.reason;
 
   Verdict small = explain(r, a, a.configs[0]);
   EXPECT_EQ(small.winner, "standard / greedy");
@@ -117,6 +119,31 @@ TEST(ReportAnalysis, PrunedWinIsMarkedLossyAndTiesAreCalled) {
   EXPECT_EQ(v.winner, "pruned:2");  // one placement: labels drop it
   EXPECT_NE(v.reason.find("a tie within 2%"), std::string::npos) << v.reason;
   EXPECT_NE(v.reason.find("lossy"), std::string::npos) << v.reason;
+}
+
+TEST(ReportAnalysis, ExactWinnerBesideALossyOne) {
+  Results r = load({{"standard", "contiguous", 8, 1.0e-3},
+                    {"occult", "contiguous", 8, 0.8e-3},
+                    {"hierarchical", "contiguous", 8, 0.9e-3},
+                    {"pruned:2", "contiguous", 8, 0.5e-3}});
+  Analysis a = analyze_results(r);
+  const Config& c = a.configs[0];
+  EXPECT_EQ(r.rows[c.winner].strategy, "pruned:2");
+  EXPECT_EQ(r.rows[static_cast<std::size_t>(c.exact_winner)].strategy, "occult");
+  EXPECT_EQ(r.rows[static_cast<std::size_t>(c.exact_best_other)].strategy, "hierarchical");
+  EXPECT_EQ(explain(r, a, c, true).winner, "occult");
+  EXPECT_DOUBLE_EQ(explain(r, a, c, true).factor, 1.25);
+  Table t = summary_table(r, a);
+  ASSERT_EQ(t.rows.size(), 2u);  // the lossy winner, then the fastest exact strategy
+  EXPECT_EQ(t.rows[0][1], "all");
+  EXPECT_EQ(t.rows[0][2], "pruned:2");
+  EXPECT_EQ(t.rows[1][1], "exact only");
+  EXPECT_EQ(t.rows[1][2], "occult");
+  std::vector<std::string> lines = headlines(a);
+  EXPECT_NE(std::find(lines.begin(), lines.end(),
+                      "Exact strategies only (no pruning): occult wins 1 of 1 configuration, by 1.25x over "
+                      "standard, at devices=8"),
+            lines.end());
 }
 
 TEST(ReportAnalysis, NoStandardRowMeansNoSpeedup) {

@@ -100,7 +100,8 @@ TEST(ReportResults, TypedRowsAndSweepColumns) {
   EXPECT_EQ(r.rows[0].devices, 64);
   EXPECT_EQ(r.rows[0].nodes, 8);
   EXPECT_DOUBLE_EQ(r.rows[0].bytes_inter_node, 5e7);
-  EXPECT_TRUE(std::isnan(r.rows[0].t_bwd_s));  // left empty: inference has no backward
+  EXPECT_EQ(r.rows[0].t_bwd_s, 0.0);                       // inference: no backward
+  EXPECT_TRUE(std::isnan(r.rows[0].speedup_vs_standard));  // the one column that may be empty
   EXPECT_EQ(r.axis_names, (std::vector<std::string>{"fabric.oversub"}));
   EXPECT_EQ(r.rows[0].axis_values, (std::vector<std::string>{"2"}));
   EXPECT_EQ(r.rows[0].line, 2);
@@ -138,6 +139,7 @@ TEST(ReportResults, BadCellsNameLineAndColumn) {
       {"t_expert_s", "nan", "finite"},
       {"bytes_inter_node", "inf", "finite"},
       {"t_combine_s", "", "empty"},
+      {"t_bwd_s", "", "empty"},
       {"comm_fraction", "1.5", "<= 1"},
       {"strategy", "fastest", "unknown strategy"},
       {"placement", "", "empty"},

@@ -44,7 +44,7 @@ inline std::string fake_csv(const std::vector<FakeRow>& rows, bool with_axis = f
     double comm = (r.t_dispatch_s + r.t_combine_s) / r.t_total_s;
     std::snprintf(
         buf, sizeof buf,
-        "%d,tiny,toy-moe,inference,fat-tree,%d,8,%d,1024,%s,%s,none,%.9g,1e-05,%.9g,5e-04,%.9g,1e-05,,"
+        "%d,tiny,toy-moe,inference,fat-tree,%d,8,%d,1024,%s,%s,none,%.9g,1e-05,%.9g,5e-04,%.9g,1e-05,0,"
         "%.6g,%.9g,%.9g,%.9g,8,5.5,2,0.25,,h200-test,0.01",
         ++id, r.devices, nodes, r.strategy.c_str(), r.placement.c_str(), r.t_total_s, r.t_dispatch_s,
         r.t_combine_s, comm > 1 ? 1.0 : comm, r.bytes_remote, r.bytes_inter_node,

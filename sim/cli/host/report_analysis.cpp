@@ -182,22 +182,31 @@ void build_configs(const Results& res, Analysis& a, const std::vector<std::vecto
   }
 }
 
+bool is_exact(const ResultRow& r) { return !parse_strategy(r.strategy).pruned(); }
+
+// The fastest row of c that passes `keep` (ties: the earlier series), or -1.
+template <class Keep>
+long fastest(const Results& res, const Config& c, Keep keep) {
+  long best = -1;
+  for (std::size_t i : c.rows)
+    if (keep(res.rows[i]) &&
+        (best < 0 || res.rows[i].t_total_s < res.rows[static_cast<std::size_t>(best)].t_total_s))
+      best = static_cast<long>(i);
+  return best;
+}
+
 void pick_winners(const Results& res, Analysis& a) {
   a.speedup.assign(res.rows.size(), kNotApplicable);
   for (Config& c : a.configs) {
-    c.winner = c.rows.front();
-    for (std::size_t i : c.rows) {
-      const ResultRow& r = res.rows[i];
-      if (r.t_total_s < res.rows[c.winner].t_total_s) c.winner = i;
-      if (r.strategy == "standard" &&
-          (c.baseline < 0 || r.t_total_s < res.rows[static_cast<std::size_t>(c.baseline)].t_total_s))
-        c.baseline = static_cast<long>(i);
-    }
-    for (std::size_t i : c.rows) {
-      if (res.rows[i].strategy == res.rows[c.winner].strategy) continue;
-      if (c.best_other < 0 ||
-          res.rows[i].t_total_s < res.rows[static_cast<std::size_t>(c.best_other)].t_total_s)
-        c.best_other = static_cast<long>(i);
+    c.winner = static_cast<std::size_t>(fastest(res, c, [](const ResultRow&) { return true; }));
+    c.baseline = fastest(res, c, [](const ResultRow& r) { return r.strategy == "standard"; });
+    const std::string& win = res.rows[c.winner].strategy;
+    c.best_other = fastest(res, c, [&](const ResultRow& r) { return r.strategy != win; });
+    c.exact_winner = fastest(res, c, is_exact);
+    if (c.exact_winner >= 0) {
+      const std::string& exact = res.rows[static_cast<std::size_t>(c.exact_winner)].strategy;
+      c.exact_best_other =
+          fastest(res, c, [&](const ResultRow& r) { return is_exact(r) && r.strategy != exact; });
     }
     if (c.baseline < 0) continue;
     double base = res.rows[static_cast<std::size_t>(c.baseline)].t_total_s;

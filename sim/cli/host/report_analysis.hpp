@@ -32,6 +32,9 @@ struct Config {
   long baseline = -1;             // fastest standard row, or -1 when the configuration has none
   std::size_t winner = 0;         // fastest row (ties: the earlier series)
   long best_other = -1;           // fastest row of a strategy other than the winner's, or -1
+  // The same among exact strategies only (no pruning: results identical to standard EP); -1 if none.
+  long exact_winner = -1;
+  long exact_best_other = -1;
 };
 
 // Configurations that differ only in the plot's x dimension: one panel of plots.

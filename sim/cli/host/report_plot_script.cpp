@@ -277,7 +277,7 @@ std::string phases_plot(const Context& ctx, const Panel& p, const std::string& f
   double max_t = 0;
   for (std::size_t c : p.configs)
     for (std::size_t r : ctx.a.configs[c].rows) {
-      any_bwd = any_bwd || !std::isnan(rows[r].t_bwd_s);
+      any_bwd = any_bwd || rows[r].t_bwd_s > 0;
       max_t = std::max(max_t, rows[r].t_total_s);
     }
   Unit u = time_unit(max_t);

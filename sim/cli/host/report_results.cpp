@@ -20,7 +20,7 @@ const std::vector<NumberColumn>& number_columns() {
       {"t_expert_s", &ResultRow::t_expert_s, false, false},
       {"t_combine_s", &ResultRow::t_combine_s, false, false},
       {"t_unpack_s", &ResultRow::t_unpack_s, false, false},
-      {"t_bwd_s", &ResultRow::t_bwd_s, false, true},
+      {"t_bwd_s", &ResultRow::t_bwd_s, false, false},
       {"comm_fraction", &ResultRow::comm_fraction, false, false},
       {"bytes_remote", &ResultRow::bytes_remote, false, false},
       {"bytes_inter_node", &ResultRow::bytes_inter_node, false, false},
@@ -30,7 +30,7 @@ const std::vector<NumberColumn>& number_columns() {
       {"ct_node", &ResultRow::ct_node, false, false},
       {"intra_ratio", &ResultRow::intra_ratio, false, false},
       {"speedup_vs_standard", &ResultRow::speedup_vs_standard, false, true},
-      {"sim_wall_s", &ResultRow::sim_wall_s, false, true},
+      {"sim_wall_s", &ResultRow::sim_wall_s, false, false},
   };
   return cols;
 }

@@ -37,7 +37,7 @@ struct NumberColumn {
   const char* name;
   double ResultRow::*field;
   bool integer;       // devices, nodes, ...: whole numbers >= 1
-  bool may_be_empty;  // left empty when it does not apply (e.g. t_bwd_s for inference)
+  bool may_be_empty;  // left empty when not defined (speedup_vs_standard without a standard run)
 };
 struct TextColumn {
   const char* name;

@@ -36,23 +36,34 @@ bool any_backward(const Results& res) {
 
 }  // namespace
 
-std::vector<std::string> headlines(const Analysis& a) {
-  std::vector<std::string> out;
+namespace {
+
+bool any_pruned(const Analysis& a) {
+  return std::any_of(a.series.begin(), a.series.end(),
+                     [](const Series& s) { return s.strategy.find(':') != std::string::npos; });
+}
+
+// Headlines over the winners `winner_of` picks (the fastest row, or the fastest exact row).
+template <class WinnerOf>
+std::vector<std::string> headlines_for(const Analysis& a, WinnerOf winner_of, bool exact_only) {
+  std::vector<std::string> out, losers;
   const auto xd = static_cast<std::size_t>(a.x_dim);
-  std::vector<std::string> losers;
   for (std::size_t s = 0; s < a.series.size(); ++s) {
+    if (exact_only && a.series[s].strategy.find(':') != std::string::npos) continue;
     std::size_t won = 0;
     double lo = INFINITY, hi = 0, best = 0;
     std::vector<std::size_t> where;
     for (const Config& c : a.configs) {
       for (std::size_t r : c.rows)
         if (a.row_series[r] == s && !std::isnan(a.speedup[r])) best = std::max(best, a.speedup[r]);
-      if (a.row_series[c.winner] != s) continue;
+      long w = winner_of(c);
+      if (w < 0 || a.row_series[static_cast<std::size_t>(w)] != s) continue;
       ++won;
       where.push_back(c.key[xd]);
-      if (!std::isnan(a.speedup[c.winner])) {
-        lo = std::min(lo, a.speedup[c.winner]);
-        hi = std::max(hi, a.speedup[c.winner]);
+      double sp = a.speedup[static_cast<std::size_t>(w)];
+      if (!std::isnan(sp)) {
+        lo = std::min(lo, sp);
+        hi = std::max(hi, sp);
       }
     }
     const std::string& label = a.series[s].label;
@@ -74,6 +85,18 @@ std::vector<std::string> headlines(const Analysis& a) {
   return out;
 }
 
+}  // namespace
+
+std::vector<std::string> headlines(const Analysis& a) {
+  std::vector<std::string> out = headlines_for(
+      a, [](const Config& c) { return static_cast<long>(c.winner); }, false);
+  if (!any_pruned(a)) return out;
+  for (std::string& line : headlines_for(
+           a, [](const Config& c) { return c.exact_winner; }, true))
+    out.push_back("Exact strategies only (no pruning): " + line);
+  return out;
+}
+
 Table summary_table(const Results& res, const Analysis& a) {
   Table t;
   for (std::size_t d : a.shown) {
@@ -84,20 +107,32 @@ Table summary_table(const Results& res, const Analysis& a) {
     t.header.push_back("configuration");
     t.text_column.push_back(true);
   }
+  bool pruned = any_pruned(a);
+  if (pruned) {
+    t.header.push_back("among");
+    t.text_column.push_back(true);
+  }
   t.header.insert(t.header.end(), {"winner", "speedup vs standard", "layer time",
                                    "why (compared with the fastest standard row)"});
   t.text_column.insert(t.text_column.end(), {true, false, false, true});
   for (const Config& c : a.configs) {
-    std::vector<std::string> row;
-    for (std::size_t d : a.shown) row.push_back(a.value(c, d));
-    if (a.shown.empty()) row.push_back(a.config_label(c, true));
-    Verdict v = explain(res, a, c);
-    row.push_back(v.winner);
-    row.push_back(fmt_ratio(v.factor));
-    row.push_back(fmt_time(res.rows[c.winner].t_total_s));
-    row.push_back(v.reason);
-    t.rows.push_back(std::move(row));
-    t.row_class.push_back("");
+    // With pruned strategies in the sweep, a lossy winner gets a second line: the fastest exact one.
+    for (bool exact_only : {false, true}) {
+      if (exact_only && (!pruned || c.exact_winner == static_cast<long>(c.winner))) continue;
+      Verdict v = explain(res, a, c, exact_only);
+      if (v.winner.empty()) continue;
+      std::vector<std::string> row;
+      for (std::size_t d : a.shown) row.push_back(a.value(c, d));
+      if (a.shown.empty()) row.push_back(a.config_label(c, true));
+      if (pruned) row.push_back(exact_only ? "exact only" : "all");
+      long w = exact_only ? c.exact_winner : static_cast<long>(c.winner);
+      row.push_back(v.winner);
+      row.push_back(fmt_ratio(v.factor));
+      row.push_back(fmt_time(res.rows[static_cast<std::size_t>(w)].t_total_s));
+      row.push_back(v.reason);
+      t.rows.push_back(std::move(row));
+      t.row_class.push_back("");
+    }
   }
   return t;
 }

@@ -73,28 +73,31 @@ std::string lossy_note(const ResultRow& row) {
 
 }  // namespace
 
-Verdict explain(const Results& res, const Analysis& a, const Config& c) {
-  const ResultRow& win = res.rows[c.winner];
+Verdict explain(const Results& res, const Analysis& a, const Config& c, bool exact_only) {
   Verdict v;
-  v.winner = a.series[a.row_series[c.winner]].label;
-  v.factor = a.speedup[c.winner];
+  long win_row = exact_only ? c.exact_winner : static_cast<long>(c.winner);
+  long other_row = exact_only ? c.exact_best_other : c.best_other;
+  if (win_row < 0) return v;
+  const ResultRow& win = res.rows[static_cast<std::size_t>(win_row)];
+  v.winner = a.series[a.row_series[static_cast<std::size_t>(win_row)]].label;
+  v.factor = a.speedup[static_cast<std::size_t>(win_row)];
   if (c.baseline < 0) {
     v.reason =
         "fastest at " + fmt_time(win.t_total_s) + "; no standard row in this configuration to compare with";
     return v;
   }
   const ResultRow& base = res.rows[static_cast<std::size_t>(c.baseline)];
-  std::string comm = "communication is " + fmt_share(base.comm_fraction) + " of standard's layer time";
+  std::string comm = "dispatch+combine are " + fmt_share(base.comm_fraction) + " of standard's phase time";
 
   if (win.strategy == "standard") {
-    if (c.best_other < 0) {
+    if (other_row < 0) {
       v.reason = "only standard was simulated here";
       return v;
     }
-    const ResultRow& alt = res.rows[static_cast<std::size_t>(c.best_other)];
-    std::string why = "best alternative " +
-                      a.series[a.row_series[static_cast<std::size_t>(c.best_other)]].label + " is " +
-                      fmt_ratio(a.speedup[static_cast<std::size_t>(c.best_other)]);
+    const auto other = static_cast<std::size_t>(other_row);
+    const ResultRow& alt = res.rows[other];
+    std::string why =
+        "best alternative " + a.series[a.row_series[other]].label + " is " + fmt_ratio(a.speedup[other]);
     add(why, traffic_changes(alt, base));
     add(why, phase_changes(alt, base));
     add(why, comm);

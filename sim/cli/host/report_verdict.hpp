@@ -13,6 +13,8 @@ struct Verdict {
   std::string reason;  // plain text, e.g. "inter-node bytes -38%, dispatch -45% (-1.20 ms), ..."
 };
 
-Verdict explain(const Results& res, const Analysis& a, const Config& c);
+// Explains the configuration's winner, or with exact_only its fastest exact (unpruned) row; a Verdict
+// with an empty winner when there is no such row.
+Verdict explain(const Results& res, const Analysis& a, const Config& c, bool exact_only = false);
 
 }  // namespace occult::report
