@@ -11,7 +11,7 @@
 #include "sim/core/model.hpp"
 #include "sim/core/plan.hpp"
 #include "sim/core/topology.hpp"
-#include "sim/engine/layer_sim.hpp"
+#include "sim/core/layer_work.hpp"
 
 namespace occult {
 

@@ -1,0 +1,56 @@
+#pragma once
+// The work of one MoE layer as the engine executes it, and what the engine reports back. Plain types
+// in the core so that the cost model (sim/core) can fill them without depending on sim/engine.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sim/core/plan.hpp"
+
+namespace occult {
+
+enum class Overlap { None, Chunked };  // chunked: dispatch/compute/combine pipelined in chunks
+
+struct LayerWork {
+  const CommPlan* plan = nullptr;
+  // Per-device seconds, each of size D (from the cost model / calibration profile).
+  std::vector<double> layout_s, pack_s, expert_fwd_s, unpack_s;
+  std::vector<double> expert_bwd_s;  // empty: inference (forward only); else training fwd+bwd
+  Overlap overlap = Overlap::None;
+  int chunks = 1;
+};
+
+struct SimOptions {
+  // Link-bandwidth correction factors from the calibration profile, by link class
+  // ("nvlink", "pcie", "network"); 1 when absent.
+  std::map<std::string, double> bandwidth_factor;
+  std::map<std::string, double> extra_latency_s;
+  bool per_pair_flows = false;  // force the exact per-(src,dst) flow model (validation)
+  std::string timeline_path;    // when set, write a Chrome/Perfetto trace of the activities
+  bool progress = false;        // progress to stderr on long runs
+  // Aggregated model only: sources are grouped by when they become ready (at most this many groups per
+  // exchange); more groups follow staggered senders (e.g. after imbalanced expert compute) more closely.
+  int aggregate_buckets = 8;
+};
+
+struct PhaseStats {
+  double max_s = 0, mean_s = 0, min_s = 0, p50_s = 0, p99_s = 0;  // over devices
+};
+
+struct LinkLoad {
+  std::string name;
+  std::string link_class;
+  double bytes = 0;
+  double busy_fraction = 0;
+};
+
+struct LayerSimResult {
+  double total_s = 0;                        // makespan of the layer
+  std::map<std::string, PhaseStats> phases;  // "layout","dispatch","expert","combine","unpack", and "*_bwd"
+  std::map<std::string, double> bytes_by_link_class;
+  std::vector<LinkLoad> busiest_links;  // top few by bytes
+  std::string model_note;               // which network model/aggregation was used
+  double wall_s = 0;                    // simulator wall time
+};
+
+}  // namespace occult
