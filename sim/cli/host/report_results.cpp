@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "sim/core/error.hpp"
+#include "sim/core/results_columns.hpp"
 #include "sim/core/strategy.hpp"
 
 namespace occult::report {
@@ -47,38 +48,6 @@ const std::vector<TextColumn>& text_columns() {
 }
 
 namespace {
-
-// The columns of docs/formats/results-csv.md, in the order `occult sweep` writes them.
-const char* const kContractOrder[] = {"run_id",
-                                      "scenario",
-                                      "model",
-                                      "mode",
-                                      "topology",
-                                      "devices",
-                                      "gpus_per_node",
-                                      "nodes",
-                                      "tokens_per_device",
-                                      "strategy",
-                                      "placement",
-                                      "overlap",
-                                      "t_total_s",
-                                      "t_layout_s",
-                                      "t_dispatch_s",
-                                      "t_expert_s",
-                                      "t_combine_s",
-                                      "t_unpack_s",
-                                      "t_bwd_s",
-                                      "comm_fraction",
-                                      "bytes_remote",
-                                      "bytes_inter_node",
-                                      "bytes_intra_node",
-                                      "ct_standard",
-                                      "ct_occult",
-                                      "ct_node",
-                                      "intra_ratio",
-                                      "speedup_vs_standard",
-                                      "profile",
-                                      "sim_wall_s"};
 
 bool is_contract_column(const std::string& name) {
   for (const auto& c : number_columns())
@@ -126,8 +95,8 @@ Results load_results(const CsvTable& table) {
   res.file = table.file;
   // All missing columns in one message, in the contract's order, so one fix-up pass is enough.
   std::string missing;
-  for (const char* name : kContractOrder)
-    if (table.column(name) < 0) missing += (missing.empty() ? "" : ", ") + std::string(name);
+  for (const std::string& name : results_csv_columns())
+    if (table.column(name) < 0) missing += (missing.empty() ? "" : ", ") + name;
   if (!missing.empty()) {
     std::string first = missing.substr(0, missing.find(','));
     throw InputError(table.file, 1, first,

@@ -7,10 +7,9 @@
 #include <vector>
 
 #include "sim/cli/host/scenario_run.hpp"
+#include "sim/core/results_columns.hpp"
 
 namespace occult::cli {
-
-const std::vector<std::string>& results_csv_columns();  // the fixed columns, in order
 
 // The run id of one row: a hash of the point's resolved configuration, strategy and placement, so
 // a row is skipped on resume only when the very same run produced it.
