@@ -3,6 +3,7 @@
 #include <metis.h>
 
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -44,10 +45,16 @@ std::vector<int> metis_partition(const CsrGraph& graph, const MetisRequest& requ
   options[METIS_OPTION_OBJTYPE] = METIS_OBJTYPE_CUT;
   idx_t objval = 0;
   std::vector<idx_t> part(std::size_t(V), 0);
+  // METIS keeps its random-number state in a process-wide global that each call reseeds from
+  // options[SEED]; concurrent calls (occult place --jobs) would interleave that state and make the
+  // partition depend on thread timing. One call at a time keeps results identical for any --jobs.
+  static std::mutex metis_mutex;
+  std::unique_lock<std::mutex> metis_lock(metis_mutex);
   const int rc = METIS_PartGraphKway(&nvtxs, &ncon, xadj.data(), adjncy.empty() ? nullptr : adjncy.data(),
                                      with_load ? vwgt.data() : nullptr, nullptr,
                                      adjwgt.empty() ? nullptr : adjwgt.data(), &nparts, nullptr, ubvec.data(),
                                      options, &objval, part.data());
+  metis_lock.unlock();
   if (rc != METIS_OK) {
     // Multi-constraint partitioning can fail on skewed loads ("Failed during initial partitioning"):
     // fall back to the count-balanced partition; the load repair that follows enforces the bound.
