@@ -15,22 +15,27 @@ GroupObjective::GroupObjective(const TokenSets& tokens, std::vector<int> group_o
   present_.assign(group_of_.size() * std::size_t(groups_), 0);
   alone_.assign(group_of_.size(), 0);
   count_.assign(std::size_t(groups_), 0);
-  for (std::int64_t t = 0; t < tokens.tokens(); ++t) account(t, +1);
+  alone_slot_.assign(tokens.token_experts.size(), 0);
+  for (std::int64_t t = 0; t < tokens.tokens(); ++t) add_token(t);
 }
 
-void GroupObjective::account(std::int64_t token, int sign) {
+void GroupObjective::add_token(std::int64_t token) {
   auto experts = tokens_->experts_of(token);
+  const auto first = std::size_t(tokens_->token_begin[std::size_t(token)]);
   touched_.clear();
   for (auto e : experts) {
     const int g = group_of_[std::size_t(e)];
     if (count_[std::size_t(g)]++ == 0) touched_.push_back(g);
   }
-  for (auto e : experts) {
-    auto* row = &present_[std::size_t(e) * std::size_t(groups_)];
-    for (int g : touched_) row[g] += sign;
-    if (count_[std::size_t(group_of_[std::size_t(e)])] == 1) alone_[std::size_t(e)] += sign;
+  for (std::size_t i = 0; i < experts.size(); ++i) {
+    const auto e = std::size_t(experts[i]);
+    auto* row = &present_[e * std::size_t(groups_)];
+    for (int g : touched_) ++row[g];
+    const bool alone = count_[std::size_t(group_of_[e])] == 1;
+    alone_slot_[first + i] = alone;
+    alone_[e] += alone;
   }
-  total_ += sign * std::int64_t(touched_.size());
+  total_ += std::int64_t(touched_.size());
   for (int g : touched_) count_[std::size_t(g)] = 0;
 }
 
@@ -61,46 +66,63 @@ void GroupObjective::swap_deltas(int a, std::vector<std::int64_t>& out) const {
   const int V = vertices();
   const int ga = group_of_[std::size_t(a)];
   out.resize(std::size_t(V));
-  for (int b = 0; b < V; ++b)
-    out[std::size_t(b)] = group_of_[std::size_t(b)] == ga ? 0 : swap_lower_bound(a, b);
+  for (int b = 0; b < V; ++b) out[std::size_t(b)] = swap_lower_bound(a, b);
   // A token holding a and b counted -[a alone in its group] - [b alone in its group] in the bound but
-  // keeps its group set under the swap.
-  for (auto t : tokens_->tokens_of(a)) {
-    auto experts = tokens_->experts_of(t);
-    for (auto e : experts) ++count_[std::size_t(group_of_[std::size_t(e)])];
-    const bool a_alone = count_[std::size_t(ga)] == 1;
-    for (auto b : experts) {
-      const int gb = group_of_[std::size_t(b)];
-      if (gb != ga) out[std::size_t(b)] += std::int64_t(a_alone) + std::int64_t(count_[std::size_t(gb)] == 1);
-    }
-    for (auto e : experts) count_[std::size_t(group_of_[std::size_t(e)])] = 0;
+  // keeps its group set under the swap. The per-slot alone bits make this a plain scatter over a's
+  // tokens (partners in a's own group are zeroed below, so they may collect garbage here).
+  const auto tokens = tokens_->tokens_of(a);
+  const auto slots = tokens_->slots_of(a);
+  const auto* experts = tokens_->token_experts.data();
+  const auto* alone = alone_slot_.data();
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const auto t = std::size_t(tokens[i]);
+    const std::int64_t a_alone = alone[slots[i]];
+    const auto end = std::size_t(tokens_->token_begin[t + 1]);
+    for (auto s = std::size_t(tokens_->token_begin[t]); s < end; ++s)
+      out[std::size_t(experts[s])] += a_alone + std::int64_t(alone[s]);
   }
+  for (int b = 0; b < V; ++b)
+    if (group_of_[std::size_t(b)] == ga) out[std::size_t(b)] = 0;
 }
 
 void GroupObjective::move(int v, int to) {
   const int from = group_of_[std::size_t(v)];
   const auto G = std::size_t(groups_);
-  for (auto t : tokens_->tokens_of(v)) {
-    auto experts = tokens_->experts_of(t);
-    int in_from = 0, in_to = 0, other_in_from = -1, one_in_to = -1;
-    for (auto e : experts) {
+  const auto tokens = tokens_->tokens_of(v);
+  const auto slots = tokens_->slots_of(v);
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const auto t = std::size_t(tokens[i]);
+    const auto first = std::size_t(tokens_->token_begin[t]), end = std::size_t(tokens_->token_begin[t + 1]);
+    int in_from = 0, in_to = 0;
+    std::size_t other_in_from = 0, one_in_to = 0;  // slots
+    for (auto s = first; s < end; ++s) {
+      const auto e = tokens_->token_experts[s];
       const int g = group_of_[std::size_t(e)];
       if (g == from) {
         ++in_from;
-        if (e != v) other_in_from = e;
+        if (e != v) other_in_from = s;
       } else if (g == to) {
         ++in_to;
-        one_in_to = e;
+        one_in_to = s;
       }
     }
     // Only the token's membership of `from` and `to` can change, and only their counts.
     if (in_from == 1)
-      for (auto e : experts) --present_[std::size_t(e) * G + std::size_t(from)];
+      for (auto s = first; s < end; ++s)
+        --present_[std::size_t(tokens_->token_experts[s]) * G + std::size_t(from)];
     if (in_to == 0)
-      for (auto e : experts) ++present_[std::size_t(e) * G + std::size_t(to)];
-    if (in_from == 2) ++alone_[std::size_t(other_in_from)];
-    if (in_to == 1) --alone_[std::size_t(one_in_to)];
+      for (auto s = first; s < end; ++s)
+        ++present_[std::size_t(tokens_->token_experts[s]) * G + std::size_t(to)];
+    if (in_from == 2) {
+      ++alone_[std::size_t(tokens_->token_experts[other_in_from])];
+      alone_slot_[other_in_from] = 1;
+    }
+    if (in_to == 1) {
+      --alone_[std::size_t(tokens_->token_experts[one_in_to])];
+      alone_slot_[one_in_to] = 0;
+    }
     alone_[std::size_t(v)] += std::int32_t(in_to == 0) - std::int32_t(in_from == 1);
+    alone_slot_[std::size_t(slots[i])] = in_to == 0;
     total_ += std::int64_t(in_to == 0) - std::int64_t(in_from == 1);
   }
   group_of_[std::size_t(v)] = to;

@@ -30,7 +30,7 @@ class GroupObjective {
     return move_bound(a, group_of_[std::size_t(b)]) + move_bound(b, group_of_[std::size_t(a)]);
   }
   // swap_delta(a, b) for every b at once, in O(load_a * k + vertices): the bounds of all partners plus
-  // one pass over a's tokens that adds back what the bound overstates for tokens holding both.
+  // one scatter over a's tokens that adds back what the bound overstates for tokens holding both.
   // out[b] is 0 for b in a's own group.
   void swap_deltas(int a, std::vector<std::int64_t>& out) const;
   void swap(int a, int b);
@@ -44,7 +44,7 @@ class GroupObjective {
     const auto n = std::int64_t(tokens_->tokens_of(v).size());
     return n - present_[std::size_t(v) * std::size_t(groups_) + std::size_t(g)] - alone_[std::size_t(v)];
   }
-  void account(std::int64_t token, int sign);
+  void add_token(std::int64_t token);
 
   const TokenSets* tokens_;
   std::vector<int> group_of_;
@@ -53,7 +53,9 @@ class GroupObjective {
   // present_[v][g]: tokens of v that touch group g. alone_[v]: tokens of v with no other expert in v's group.
   std::vector<std::int32_t> present_;
   std::vector<std::int32_t> alone_;
-  mutable std::vector<std::int32_t> count_;  // scratch: experts of one token per group
+  // Parallel to tokens.token_experts: 1 where that slot's expert is the only one of its token in its group.
+  std::vector<std::uint8_t> alone_slot_;
+  std::vector<std::int32_t> count_;  // scratch: experts of one token per group
   std::vector<int> touched_;
 };
 

@@ -31,9 +31,13 @@ TokenSets make_token_sets(const LayerRouting& routing, int experts, std::int64_t
   for (int e = 0; e < experts; ++e) count[std::size_t(e) + 1] += count[std::size_t(e)];
   ts.expert_begin = count;
   ts.expert_tokens.resize(ts.token_experts.size());
+  ts.expert_slots.resize(ts.token_experts.size());
   for (std::int64_t t = 0; t < n; ++t)
-    for (std::int32_t e : ts.experts_of(t))
-      ts.expert_tokens[std::size_t(count[std::size_t(e)]++)] = std::int32_t(t);
+    for (auto s = ts.token_begin[std::size_t(t)]; s < ts.token_begin[std::size_t(t) + 1]; ++s) {
+      const auto at = std::size_t(count[std::size_t(ts.token_experts[std::size_t(s)])]++);
+      ts.expert_tokens[at] = std::int32_t(t);
+      ts.expert_slots[at] = s;
+    }
   return ts;
 }
 

@@ -16,6 +16,9 @@ struct TokenSets {
   std::vector<std::int32_t> token_experts;  // distinct expert ids of each token
   std::vector<std::int64_t> expert_begin;   // num_experts+1 offsets into expert_tokens
   std::vector<std::int32_t> expert_tokens;  // token indices (local to the range) choosing each expert
+  // Parallel to expert_tokens: where the expert sits in that token's row of token_experts, so per-slot
+  // state (GroupObjective's "alone" bits) is reached from the expert side without a search.
+  std::vector<std::int64_t> expert_slots;
 
   std::int64_t tokens() const { return std::int64_t(token_begin.size()) - 1; }
   std::span<const std::int32_t> experts_of(std::int64_t t) const {
@@ -26,6 +29,11 @@ struct TokenSets {
   std::span<const std::int32_t> tokens_of(int e) const {
     if (e >= num_experts) return {};
     return {expert_tokens.data() + expert_begin[std::size_t(e)],
+            std::size_t(expert_begin[std::size_t(e) + 1] - expert_begin[std::size_t(e)])};
+  }
+  std::span<const std::int64_t> slots_of(int e) const {
+    if (e >= num_experts) return {};
+    return {expert_slots.data() + expert_begin[std::size_t(e)],
             std::size_t(expert_begin[std::size_t(e) + 1] - expert_begin[std::size_t(e)])};
   }
   // (token, expert) pairs that choose e: the token load the expert puts on its device.
