@@ -20,6 +20,9 @@ class Bootstrap {
   virtual void allgather(const void* in, void* out, std::size_t bytes) = 0;
   virtual void barrier() = 0;
   virtual const char* kind() const = 0;  // "mpi" or "threads"
+  // True once another rank of this run has failed (threads: its exception; MPI learns of a failed
+  // rank from mpirun, which ends the job), so a wait on the GPU can stop early instead of timing out.
+  virtual bool peer_failed() const { return false; }
 
   template <class T>
   std::vector<T> allgather_value(const T& v) {

@@ -41,15 +41,17 @@ void add_gpu_run(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "gpu-run",
       "Run one MoE layer on the local GPUs (CUDA + NCCL), check it and time it.\n"
-      "Executes the plan the simulator runs (build_plan): layout, count exchange (checked against the\n"
-      "plan), pack, dispatch all-to-all-v, sparse expert FFN, combine, unpack-reduce; with --train also\n"
-      "the backward pass. Each strategy is checked against the fp32 CPU reference on sample tokens and\n"
+      "Executes the plan the simulator runs (build_plan): layout, pack, dispatch all-to-all-v (the\n"
+      "GPU's row counts checked against the plan, see --counts), sparse expert FFN, combine,\n"
+      "unpack-reduce; with --train also the backward pass. Each strategy is checked against the fp32 CPU "
+      "reference on sample tokens and\n"
       "against the other strategy, then timed per phase (median of --iters, slowest rank). A plain NCCL\n"
       "all-to-all of the standard payload is timed alongside. One process per GPU under mpirun (the\n"
       "design, any number of nodes), or one process with a thread per GPU when started without mpirun.\n"
       "The NCCL path follows the environment: NVLink by default, host-staged with NCCL_P2P_DISABLE=1,\n"
       "sockets with NCCL_P2P_DISABLE=1 NCCL_SHM_DISABLE=1.\n"
       "Example: occult gpu-run --model olmoe-1b-7b --tokens 4096 --train\n"
+      "         occult gpu-run scenarios/default.toml --gpus 2 --tokens 1024\n"
       "         mpirun -np 2 occult gpu-run --model deepseek-v3 --tokens 128 --comm-only --json");
   cmd->add_option(
       "scenario", a->scenario,
@@ -99,16 +101,23 @@ void add_gpu_run(CLI::App& app) {
       ->default_val(a->max_tokens);
   cmd->add_option("--timeout", a->timeout_s, "Seconds before a stuck NCCL operation is aborted")
       ->default_val(a->timeout_s);
-  auto mode = std::make_shared<std::string>("nonblocking");
-  cmd->add_option(
-         "--nccl-mode", *mode,
-         "nonblocking: every NCCL call under --timeout, init included (tens of us host cost per "
-         "exchange); blocking: PyTorch's mode, lower small-message latency, stream waits still time out")
+  auto mode = std::make_shared<std::string>("blocking");
+  cmd->add_option("--nccl-mode", *mode,
+                  "blocking: PyTorch's mode, the lowest small-message latency; GPU waits past --timeout "
+                  "abort, a host-blocking NCCL call past it ends the process with a message. "
+                  "nonblocking: every NCCL call abortable, at tens of us of host time per exchange")
       ->default_val(*mode);
+  cmd->add_option("--counts", a->counts,
+                  "How receivers learn their row counts. fused: NCCL is sized from the host-side plan and "
+                  "the GPU's counts travel with the dispatch, checked afterwards; sync: a count all-to-all "
+                  "read back by the host before the pack (what a runtime without a host-side plan pays)")
+      ->default_val(a->counts);
   cmd->add_flag("--json", *json, "Print one JSON document on stdout");
   cmd->callback(reporting_gpu_errors("gpu-run", [a, json, mode] {
     gpu::set_nccl_mode(gpu::parse_nccl_mode(*mode));
     const gpu::GpuJob job = gpu::make_job(*a);
+    if (gpu::is_first_rank())
+      for (const auto& note : job.notes) std::cerr << "occult: gpu-run: " << note << "\n";
     const std::string path = gpu::link_class_from_env();
     const gpu::JobResult r = gpu::run_job(job);
     if (r.rank != 0) {  // every rank holds the reduced result; one prints it

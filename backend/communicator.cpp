@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <sstream>
 #include <thread>
 
+#include "backend/device_buffer.hpp"
 #include "backend/gpu_error.hpp"
 #include "sim/core/error.hpp"
 
@@ -42,7 +44,7 @@ void set_nccl_mode(NcclMode m) { setenv("OCCULT_NCCL_BLOCKING", m == NcclMode::B
 
 NcclMode nccl_mode() {
   const char* v = std::getenv("OCCULT_NCCL_BLOCKING");
-  return v && std::string(v) == "1" ? NcclMode::Blocking : NcclMode::NonBlocking;
+  return v && std::string(v) == "0" ? NcclMode::NonBlocking : NcclMode::Blocking;
 }
 
 NcclMode parse_nccl_mode(const std::string& text) {
@@ -54,26 +56,47 @@ NcclMode parse_nccl_mode(const std::string& text) {
 const char* nccl_mode_name(NcclMode m) { return m == NcclMode::Blocking ? "blocking" : "nonblocking"; }
 
 Communicator::Communicator(Bootstrap& boot, int device, double timeout_s)
-    : boot_(boot), rank_(boot.rank()), size_(boot.size()), device_(device), timeout_s_(timeout_s) {
+    : boot_(boot),
+      rank_(boot.rank()),
+      size_(boot.size()),
+      device_(device),
+      timeout_s_(timeout_s),
+      blocking_(nccl_mode() == NcclMode::Blocking) {
   disable_nvlink_multicast();
   OCCULT_CUDA(cudaSetDevice(device_));
   OCCULT_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   OCCULT_CUDA(cudaStreamCreateWithFlags(&copy_stream_, cudaStreamNonBlocking));
   OCCULT_CUDA(cudaEventCreateWithFlags(&fork_, cudaEventDisableTiming));
   OCCULT_CUDA(cudaEventCreateWithFlags(&join_, cudaEventDisableTiming));
+  if (blocking_)
+    watchdog_ = std::make_unique<Watchdog>(
+        "rank " + std::to_string(rank_) + " (GPU " + std::to_string(device_) + ")", timeout_s_);
   ncclUniqueId id{};
   if (rank_ == 0) OCCULT_NCCL(ncclGetUniqueId(&id));
   boot_.broadcast(&id, sizeof(id), 0);
   ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
-  config.blocking = nccl_mode() == NcclMode::Blocking ? 1 : 0;
-  OCCULT_NCCL(ncclCommInitRankConfig(&comm_, size_, id, rank_, &config));
+  config.blocking = blocking_ ? 1 : 0;
+  {
+    std::optional<Watchdog::Guard> guard;
+    if (watchdog_) guard.emplace(*watchdog_, "ncclCommInitRankConfig");
+    OCCULT_NCCL(ncclCommInitRankConfig(&comm_, size_, id, rank_, &config));
+  }
   settle("ncclCommInitRankConfig");
+  // Every peer is alive now (init needed all of them): connect to each while that holds.
+  DeviceBuffer<std::int32_t> probe(2 * std::size_t(size_), "connection probe");
+  OCCULT_CUDA(cudaMemsetAsync(probe.get(), 0, probe.bytes(), stream_));
+  const Exchange one = Exchange::from_rows(std::vector<std::int64_t>(std::size_t(size_), 1), 4);
+  alltoallv({{probe.get(), &one, probe.get() + size_, &one}});
+  wait();
 }
 
 Communicator::~Communicator() {
   if (comm_) {
-    // Finalize flushes outstanding work; if it does not settle in time, abort rather than hang.
-    ncclResult_t st = ncclCommFinalize(comm_);
+    // Blocking finalize/destroy could wait on a peer forever; a blocking communicator whose stream
+    // has drained is released with abort (what PyTorch does). Non-blocking: finalize under the
+    // timeout, abort if it does not settle.
+    const bool drained = drain();
+    ncclResult_t st = blocking_ || !drained ? ncclInternalError : ncclCommFinalize(comm_);
     auto t0 = Clock::now();
     while (st == ncclSuccess || st == ncclInProgress) {
       if (ncclCommGetAsyncError(comm_, &st) != ncclSuccess) st = ncclInternalError;
@@ -91,6 +114,16 @@ Communicator::~Communicator() {
   if (join_) (void)cudaEventDestroy(join_);
   if (copy_stream_) (void)cudaStreamDestroy(copy_stream_);
   if (stream_) (void)cudaStreamDestroy(stream_);
+}
+
+bool Communicator::drain() noexcept {
+  auto t0 = Clock::now();
+  for (;;) {
+    const cudaError_t q = cudaStreamQuery(stream_);
+    if (q != cudaErrorNotReady) return q == cudaSuccess;
+    if (seconds_since(t0) > timeout_s_) return false;
+    std::this_thread::yield();
+  }
 }
 
 void Communicator::abort() noexcept {
@@ -160,8 +193,13 @@ void Communicator::alltoallv(std::initializer_list<Part> parts) {
       }
     }
   }
-  OCCULT_NCCL(ncclGroupEnd());
-  settle("all-to-all-v enqueue");
+  if (watchdog_) {
+    Watchdog::Guard guard(*watchdog_, "the all-to-all-v launch (ncclGroupEnd)");
+    OCCULT_NCCL(ncclGroupEnd());
+  } else {
+    OCCULT_NCCL(ncclGroupEnd());
+    settle("all-to-all-v enqueue");
+  }
   if (local) OCCULT_CUDA(cudaStreamWaitEvent(stream_, join_, 0));
 }
 
@@ -179,6 +217,7 @@ void Communicator::wait() {
              ncclGetLastError(comm_) + ")");
       }
     }
+    if (boot_.peer_failed()) fail("another rank failed while this one waited; communicator aborted");
     if (seconds_since(t0) > timeout_s_) {
       fail("GPU work did not finish within " + std::to_string(timeout_s_) +
            " s (a peer stopped, or ranks disagree on the exchange); communicator aborted");

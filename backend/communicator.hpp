@@ -1,16 +1,19 @@
 #pragma once
-// One NCCL communicator per rank, non-blocking so that nothing can hang: every wait polls the stream
-// and ncclCommGetAsyncError against a deadline and aborts the communicator when it passes.
+// One NCCL communicator per rank, under a timeout so that nothing hangs: every wait on the GPU polls
+// the stream and ncclCommGetAsyncError against a deadline and aborts the communicator when it passes.
+// NCCL calls that block the host run under a watchdog (blocking mode) or are polled (non-blocking).
 #include <cuda_runtime.h>
 #include <nccl.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "backend/bootstrap.hpp"
+#include "backend/watchdog.hpp"
 
 namespace occult::gpu {
 
@@ -24,7 +27,9 @@ struct Exchange {
 
 class Communicator {
  public:
-  // Selects `device` on the calling thread, shares the ncclUniqueId through `boot` and joins.
+  // Selects `device` on the calling thread, shares the ncclUniqueId through `boot`, joins, and
+  // connects to every peer with one tiny all-to-all (so no later exchange waits on a peer's
+  // connection setup, the one place a blocking NCCL call can stall on the host).
   Communicator(Bootstrap& boot, int device, double timeout_s);
   ~Communicator();
   Communicator(const Communicator&) = delete;
@@ -35,6 +40,7 @@ class Communicator {
   int device() const { return device_; }
   cudaStream_t stream() const { return stream_; }
   ncclComm_t comm() const { return comm_; }
+  bool blocking() const { return blocking_; }
 
   // One buffer of an all-to-all-v: what goes out to each peer and where each peer's block lands.
   struct Part {
@@ -49,29 +55,33 @@ class Communicator {
   // waits for them. Enqueued on stream().
   void alltoallv(std::initializer_list<Part> parts);
   // Waits for everything enqueued on stream(); throws GpuError (after aborting the communicator) on
-  // an NCCL error or when `timeout_s` passes.
+  // an NCCL error, a failed peer rank, or when `timeout_s` passes.
   void wait();
   // Aborts the communicator now (peers see an error instead of waiting forever).
   void abort() noexcept;
 
  private:
   void settle(const char* what);  // polls a non-blocking NCCL call to completion
+  bool drain() noexcept;          // waits for the stream up to the timeout; false if it did not finish
   [[noreturn]] void fail(const std::string& why);
 
   Bootstrap& boot_;
   int rank_ = 0, size_ = 1, device_ = 0;
   double timeout_s_;
+  bool blocking_ = false;
+  std::unique_ptr<Watchdog> watchdog_;  // blocking mode only
   ncclComm_t comm_ = nullptr;
   cudaStream_t stream_ = nullptr;
   cudaStream_t copy_stream_ = nullptr;  // local blocks, concurrent with NCCL
   cudaEvent_t fork_ = nullptr, join_ = nullptr;
 };
 
-// NCCL mode of the communicators this process creates. Non-blocking (the default) keeps every NCCL
-// call under the timeout, init and connection setup included, at a host cost of tens of
-// microseconds per exchange (NCCL completes a non-blocking group on a helper thread). Blocking is
-// what PyTorch uses: lower small-message latency; waits on the stream still time out and abort,
-// but a peer that never joins can block init or the first exchange with it.
+// NCCL mode of the communicators this process creates. Blocking (the default, PyTorch's mode) launches
+// an exchange on the calling thread; the host-blocking calls (init, the connecting all-to-all) run
+// under the watchdog, which ends the process with a message when one overruns the timeout. Non-
+// blocking keeps every NCCL call abortable (the process survives a lost peer, as a long-running
+// service would need) at a host cost of tens of microseconds per exchange: NCCL starts a helper
+// thread for every non-blocking group.
 enum class NcclMode { NonBlocking, Blocking };
 void set_nccl_mode(NcclMode m);  // through OCCULT_NCCL_BLOCKING, so child processes inherit it
 NcclMode nccl_mode();

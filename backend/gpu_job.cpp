@@ -32,6 +32,7 @@ StrategyRun run_strategy(Bootstrap& boot, Communicator& comm, const GpuJob& job,
   layer.poison_outputs();
   layer.run();
   comm.wait();
+  layer.verify_counts();
   outputs = read_outputs(layer);
   run.check = check_layer(layer, outputs, job.routing, job.placement, job.check_tokens);
 
@@ -41,6 +42,7 @@ StrategyRun run_strategy(Bootstrap& boot, Communicator& comm, const GpuJob& job,
   boot.barrier();
   for (int i = 0; i < job.iters; ++i) layer.run(ev.data() + std::size_t(i) * per);
   comm.wait();
+  layer.verify_counts();
 
   std::vector<double> mine;
   for (int p = 0; p < used; ++p) {

@@ -27,6 +27,7 @@ struct GpuJob {
   int iters = 20, warmup = 3;
   int check_tokens = 4;  // sample tokens per rank checked against the CPU reference
   double timeout_s = 120;
+  std::vector<std::string> notes;  // what make_job left out of a scenario (printed on stderr, in the JSON)
 };
 
 struct StrategyRun {

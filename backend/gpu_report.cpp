@@ -36,6 +36,8 @@ nlohmann::json job_to_json(const GpuJob& job, const JobResult& r, const std::str
   j["path"] = path;
   j["bootstrap"] = r.bootstrap;
   j["nccl_mode"] = nccl_mode_name(nccl_mode());
+  j["counts"] = job.layer.counts_sync ? "sync" : "fused";
+  j["notes"] = job.notes;
   j["ranks"] = r.ranks;
   j["model"] = {
       {"name", m.name}, {"experts", m.experts}, {"top_k", m.top_k}, {"hidden", m.hidden}, {"ffn", m.ffn}};

@@ -1,5 +1,6 @@
 #include "backend/job_setup.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "backend/bootstrap.hpp"
@@ -35,7 +36,23 @@ LayerPlacement load_placement(const std::string& spec, int experts, const Cluste
   return p.layer(0);
 }
 
+bool gpu_runs_strategy(const std::string& name) {
+  const StrategySpec s = parse_strategy(name);
+  return !s.pruned() && (s.base == Strategy::Standard || s.base == Strategy::Occult);
+}
+
+bool gpu_runs_placement(const std::string& spec) {
+  return spec == "contiguous" || spec == "round-robin" ||
+         (spec.size() >= 5 && spec.substr(spec.size() - 5) == ".json");
+}
+
 }  // namespace
+
+bool is_first_rank() {
+  for (const char* v : {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"})
+    if (const char* s = std::getenv(v)) return std::atoi(s) == 0;
+  return true;
+}
 
 int planned_gpus(const RunArgs& a) {
   if (a.gpus > 0) return a.gpus;
@@ -45,8 +62,13 @@ int planned_gpus(const RunArgs& a) {
 
 GpuJob make_job(const RunArgs& in) {
   RunArgs a = in;
+  GpuJob job;
+  ModelConfig model = model_preset(a.model);
   if (!a.scenario.empty()) {
+    // A scenario compares what the simulator can model; the GPU runs the part it can execute
+    // (standard and occult, a placement it can build here) and says what it left out.
     const Scenario sc = ScenarioDoc::load(a.scenario).resolve();
+    if (!a.set_model) model = sc.model;
     if (!a.set_tokens) a.tokens = sc.tokens_per_device;
     if (!a.set_gpus) a.gpus = sc.devices;
     if (!a.set_seed) a.seed = sc.seed;
@@ -54,17 +76,40 @@ GpuJob make_job(const RunArgs& in) {
     if (a.trace.empty()) a.trace = sc.trace_path;
     if (!a.set_strategies) {
       a.strategies.clear();
-      for (const auto& s : sc.strategies) a.strategies.push_back(s.name());
+      for (const auto& s : sc.strategies) {
+        if (gpu_runs_strategy(s.name())) {
+          a.strategies.push_back(s.name());
+        } else {
+          job.notes.push_back("strategy " + s.name() + " of the scenario is simulator-only; skipped");
+        }
+      }
+      if (a.strategies.empty())
+        throw InputError(a.scenario, 0, "strategies",
+                         "none of the scenario's strategies runs on the GPU (standard, occult); give "
+                         "--strategies");
     }
-    if (!a.set_placement && !sc.placements.empty()) a.placement = sc.placements.front();
+    if (!a.set_placement && !sc.placements.empty()) {
+      const auto it = std::find_if(sc.placements.begin(), sc.placements.end(), gpu_runs_placement);
+      if (it == sc.placements.end())
+        throw InputError(a.scenario, 0, "placements",
+                         "none of the scenario's placements is contiguous, round-robin or a placement "
+                         ".json; give --placement (make one with `occult place`)");
+      a.placement = *it;
+      if (sc.placements.size() > 1)
+        job.notes.push_back("runs placement " + a.placement + " (the scenario lists " +
+                            std::to_string(sc.placements.size()) + "; --placement picks another)");
+    }
     if (a.trace.empty()) {
       a.skew = sc.synthetic.skew;
       a.affinity = sc.synthetic.affinity;
     }
+    if (!a.set_gpus && !launched_by_mpi() && visible_gpus() > 0 && sc.devices > visible_gpus())
+      throw InputError(a.scenario, 0, "devices",
+                       "the scenario is for " + std::to_string(sc.devices) + " GPUs, " +
+                           std::to_string(visible_gpus()) + " are visible; --gpus " +
+                           std::to_string(visible_gpus()) +
+                           " runs its model and tokens per GPU on these (or launch with mpirun)");
   }
-  GpuJob job;
-  ModelConfig model = model_preset(a.model);
-  if (!a.scenario.empty() && !a.set_model) model = ScenarioDoc::load(a.scenario).resolve().model;
   const int D = planned_gpus(a);
   if (D < 1) throw InputError("", 0, "gpus", "no GPU to run on (none visible and --gpus not given)");
   if (model.experts % D != 0)
@@ -78,11 +123,10 @@ GpuJob make_job(const RunArgs& in) {
                          std::to_string(a.max_tokens) +
                          " tokens (--max-tokens); raise the capacity or lower --tokens");
   for (const auto& name : a.strategies) {
-    const StrategySpec s = parse_strategy(name);
-    if (s.pruned() || (s.base != Strategy::Standard && s.base != Strategy::Occult))
+    if (!gpu_runs_strategy(name))
       throw InputError("", 0, "strategy",
                        "the GPU backend runs 'standard' and 'occult' (got '" + name + "')");
-    job.strategies.push_back(s.base);
+    job.strategies.push_back(parse_strategy(name).base);
   }
   if (job.strategies.empty()) throw InputError("", 0, "strategy", "give at least one strategy");
 
@@ -120,6 +164,9 @@ GpuJob make_job(const RunArgs& in) {
   job.layer.training = a.train;
   job.layer.comm_only = a.comm_only;
   job.layer.max_tokens = a.max_tokens;
+  if (a.counts != "fused" && a.counts != "sync")
+    throw InputError("", 0, "counts", "'" + a.counts + "' is not a count exchange (fused, sync)");
+  job.layer.counts_sync = a.counts == "sync";
   job.gpus = D;
   job.plain = !a.no_plain;
   if (a.iters < 1 || a.warmup < 0) throw InputError("", 0, "iters", "needs --iters >= 1 and --warmup >= 0");

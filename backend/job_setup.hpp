@@ -21,6 +21,7 @@ struct RunArgs {
   double skew = 0.0, affinity = 0.0;
   std::uint64_t seed = 1;
   bool train = false, comm_only = false, no_plain = false;
+  std::string counts = "fused";  // fused | sync (LayerOptions::counts_sync)
   int iters = 20, warmup = 3, check_tokens = 4;
   std::int64_t max_tokens = 0;
   double timeout_s = 120;
@@ -29,6 +30,8 @@ struct RunArgs {
        set_seed = false, set_train = false;
 };
 
+// False in every mpirun rank but the first (notes and results are printed once).
+bool is_first_rank();
 // GPUs the run will use: --gpus, else the mpirun world size, else every visible GPU.
 int planned_gpus(const RunArgs& a);
 GpuJob make_job(const RunArgs& a);

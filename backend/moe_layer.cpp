@@ -26,7 +26,8 @@ struct MoeLayerRank::Buffers {
   DeviceBuffer<std::int32_t> experts, device_of, local_index;
   DeviceBuffer<float> weights;
   // layout
-  DeviceBuffer<std::int32_t> send_counts, send_offsets, pair_row, pair_slot, row_token, recv_counts;
+  DeviceBuffer<std::int32_t> counts;  // [2 x devices]: rows sent to each peer, then rows received
+  DeviceBuffer<std::int32_t> send_offsets, pair_row, pair_slot, row_token;
   DeviceBuffer<unsigned char> layout_ws;
   // forward
   DeviceBuffer<Bf16> x, send_rows, recv_rows, expert_out, back_rows, y;
@@ -38,7 +39,21 @@ struct MoeLayerRank::Buffers {
   DeviceBuffer<Bf16> dy, dy_send, dy_recv, d_rows, dx_back, dx;
   DeviceBuffer<float> d_weight, dw_back, d_weights, d_gate, d_up, d_down;
   DeviceBuffer<unsigned char> bwd_ws;
-  std::vector<std::int32_t> host_counts;  // [2 x devices]: sent then received (pinned not needed: tiny)
+  // Pinned, so that reading the counts back is an asynchronous copy, not a host stall.
+  std::int32_t* host_counts = nullptr;
+  // Fused counts: read back on a side stream after the dispatch, off the layer's critical path.
+  cudaStream_t aside = nullptr;
+  cudaEvent_t dispatched = nullptr, counts_read = nullptr;
+
+  Buffers() = default;
+  Buffers(const Buffers&) = delete;
+  Buffers& operator=(const Buffers&) = delete;
+  ~Buffers() {
+    if (host_counts) (void)cudaFreeHost(host_counts);
+    if (dispatched) (void)cudaEventDestroy(dispatched);
+    if (counts_read) (void)cudaEventDestroy(counts_read);
+    if (aside) (void)cudaStreamDestroy(aside);
+  }
 };
 
 namespace {
@@ -125,7 +140,10 @@ MoeLayerRank::MoeLayerRank(Communicator& comm, const LayerOptions& opt, const La
   rows_in_ = Exchange::from_rows(in_rows, h * sizeof(Bf16));
   meta_out_ = Exchange::from_rows(out_rows, std::size_t(slots_) * 4);
   meta_in_ = Exchange::from_rows(in_rows, std::size_t(slots_) * 4);
-  counts_xchg_ = Exchange::from_rows(std::vector<std::int64_t>(std::size_t(D), 1), sizeof(std::int32_t));
+  // One count per remote peer; a rank's count to itself stays where the layout wrote it.
+  std::vector<std::int64_t> one_per_peer(std::size_t(D), 1);
+  one_per_peer[std::size_t(r)] = 0;
+  counts_xchg_ = Exchange::from_rows(one_per_peer, sizeof(std::int32_t));
 
   cudaStream_t s = comm.stream();
   Buffers& b = *b_;
@@ -152,15 +170,18 @@ MoeLayerRank::MoeLayerRank(Communicator& comm, const LayerOptions& opt, const La
   upload(b.local_index, local, "placement", s);
 
   const std::size_t pairs = std::size_t(std::max<std::int64_t>(tokens_ * k, 1));
-  b.send_counts = DeviceBuffer<std::int32_t>(std::size_t(D), "layout counts");
-  b.recv_counts = DeviceBuffer<std::int32_t>(std::size_t(D), "layout counts");
+  b.counts = DeviceBuffer<std::int32_t>(2 * std::size_t(D), "layout counts");
   b.send_offsets = DeviceBuffer<std::int32_t>(std::size_t(D) + 1, "layout offsets");
   b.pair_row = DeviceBuffer<std::int32_t>(pairs, "layout");
   b.pair_slot = DeviceBuffer<std::int32_t>(pairs, "layout");
   b.row_token = DeviceBuffer<std::int32_t>(pairs, "layout");
   b.layout_ws = DeviceBuffer<unsigned char>(
       std::max<std::size_t>(kernels::layout_workspace_bytes(tokens_, D), 1), "layout workspace");
-  b.host_counts.assign(std::size_t(2 * D), 0);
+  OCCULT_CUDA(cudaMallocHost(&b.host_counts, 2 * std::size_t(D) * sizeof(std::int32_t)));
+  OCCULT_CUDA(cudaStreamCreateWithFlags(&b.aside, cudaStreamNonBlocking));
+  OCCULT_CUDA(cudaEventCreateWithFlags(&b.dispatched, cudaEventDisableTiming));
+  OCCULT_CUDA(cudaEventCreateWithFlags(&b.counts_read, cudaEventDisableTiming));
+  OCCULT_CUDA(cudaEventRecord(b.counts_read, b.aside));  // run() waits on it before rewriting counts
 
   b.x = DeviceBuffer<Bf16>(std::max<std::size_t>(std::size_t(tokens_) * h, 1), "input x");
   fill_synthetic_bf16(b.x.get(), std::size_t(tokens_) * h, opt_.seed, kInputStream,
@@ -231,9 +252,9 @@ WireBytes MoeLayerRank::wire_bytes(Phase p) const {
   const bool grads = opt_.training && !opt_.comm_only;
   switch (p) {
     case Phase::Counts:
-      return {0, remote(counts_xchg_)};
+      return {0, opt_.counts_sync ? remote(counts_xchg_) : 0};
     case Phase::Dispatch:
-      return {remote(rows_out_), 2 * remote(meta_out_)};
+      return {remote(rows_out_), 2 * remote(meta_out_) + (opt_.counts_sync ? 0 : remote(counts_xchg_))};
     case Phase::Combine:
       return {remote(rows_in_), 0};
     case Phase::GradDispatch:
@@ -258,7 +279,8 @@ void MoeLayerRank::check_counts() const {
   const int D = comm_.size(), r = comm_.rank();
   const auto& m = plan_.stages[0].rows;
   for (int p = 0; p < D; ++p) {
-    const auto sent = b_->host_counts[std::size_t(p)], got = b_->host_counts[std::size_t(D + p)];
+    const auto sent = b_->host_counts[std::size_t(p)];
+    const auto got = p == r ? sent : b_->host_counts[std::size_t(D + p)];  // own block: not exchanged
     if (sent != m.at(r, p) || got != m.at(p, r)) {
       std::ostringstream os;
       os << "rank " << r << ": the GPU layout disagrees with the plan for peer " << p << ": sends " << sent
@@ -266,6 +288,11 @@ void MoeLayerRank::check_counts() const {
       throw GpuError(os.str());
     }
   }
+}
+
+void MoeLayerRank::verify_counts() const {
+  if (!opt_.counts_sync) OCCULT_CUDA(cudaEventSynchronize(b_->counts_read));
+  check_counts();
 }
 
 void MoeLayerRank::run(cudaEvent_t* ev) {
@@ -280,30 +307,45 @@ void MoeLayerRank::run(cudaEvent_t* ev) {
   };
   kernels::RoutingView routing{b.experts.get(), b.weights.get(), tokens_, k};
   kernels::PlacementView place{b.device_of.get(), b.local_index.get(), m.experts, D};
-  kernels::Layout layout{b.send_counts.get(), b.send_offsets.get(), b.pair_row.get(), b.pair_slot.get(),
+  kernels::Layout layout{b.counts.get(), b.send_offsets.get(), b.pair_row.get(), b.pair_slot.get(),
                          b.row_token.get()};
   const kernels::ExpertWeights w{b.gate.get(), b.up.get(), b.down.get(), m.experts / D, h, m.ffn};
   const kernels::RecvView recv{b.recv_rows.get(), b.recv_expert.get(), b.recv_weight.get(), recv_total_,
                                slots_};
+  const Communicator::Part counts{b.counts.get(), &counts_xchg_, b.counts.get() + D, &counts_xchg_};
+  const std::size_t counts_bytes = 2 * std::size_t(D) * sizeof(std::int32_t);
 
+  // The previous run's read-back of the counts must finish before the layout rewrites them.
+  OCCULT_CUDA(cudaStreamWaitEvent(s, b.counts_read, 0));
   mark();
   kernels::compute_layout(mode_, routing, place, layout, b.layout_ws.get(), s);
   mark();
-  // The receivers' sizes: one count per peer, exchanged and read back before NCCL can be told them.
-  comm_.alltoallv({{b.send_counts.get(), &counts_xchg_, b.recv_counts.get(), &counts_xchg_}});
-  OCCULT_CUDA(cudaMemcpyAsync(b.host_counts.data(), b.send_counts.get(), std::size_t(D) * 4,
-                              cudaMemcpyDeviceToHost, s));
-  OCCULT_CUDA(cudaMemcpyAsync(b.host_counts.data() + D, b.recv_counts.get(), std::size_t(D) * 4,
-                              cudaMemcpyDeviceToHost, s));
-  comm_.wait();
-  check_counts();
+  if (opt_.counts_sync) {
+    // The receivers' sizes: one count per peer, exchanged and read back before NCCL can be told them.
+    comm_.alltoallv({counts});
+    OCCULT_CUDA(cudaMemcpyAsync(b.host_counts, b.counts.get(), counts_bytes, cudaMemcpyDeviceToHost, s));
+    comm_.wait();
+    check_counts();
+  }
   mark();
   kernels::pack_rows(mode_, b.x.get(), h, routing, place, layout,
                      {b.send_rows.get(), b.send_expert.get(), b.send_weight.get()}, s);
   mark();
-  comm_.alltoallv({{b.send_rows.get(), &rows_out_, b.recv_rows.get(), &rows_in_},
-                   {b.send_expert.get(), &meta_out_, b.recv_expert.get(), &meta_in_},
-                   {b.send_weight.get(), &meta_out_, b.recv_weight.get(), &meta_in_}});
+  if (opt_.counts_sync) {
+    comm_.alltoallv({{b.send_rows.get(), &rows_out_, b.recv_rows.get(), &rows_in_},
+                     {b.send_expert.get(), &meta_out_, b.recv_expert.get(), &meta_in_},
+                     {b.send_weight.get(), &meta_out_, b.recv_weight.get(), &meta_in_}});
+  } else {
+    comm_.alltoallv({{b.send_rows.get(), &rows_out_, b.recv_rows.get(), &rows_in_},
+                     {b.send_expert.get(), &meta_out_, b.recv_expert.get(), &meta_in_},
+                     {b.send_weight.get(), &meta_out_, b.recv_weight.get(), &meta_in_},
+                     counts});
+    OCCULT_CUDA(cudaEventRecord(b.dispatched, s));
+    OCCULT_CUDA(cudaStreamWaitEvent(b.aside, b.dispatched, 0));
+    OCCULT_CUDA(
+        cudaMemcpyAsync(b.host_counts, b.counts.get(), counts_bytes, cudaMemcpyDeviceToHost, b.aside));
+    OCCULT_CUDA(cudaEventRecord(b.counts_read, b.aside));
+  }
   mark();
   const Bf16* combine_src = b.recv_rows.get();
   if (!opt_.comm_only) {

@@ -42,6 +42,11 @@ struct LayerOptions {
   bool training = false;        // also run the backward pass
   bool comm_only = false;       // no expert FFN: combine returns the received rows (communication benchmark)
   std::int64_t max_tokens = 0;  // buffer capacity in tokens per GPU; 0: this plan's largest block
+  // How the receivers learn their row counts. false (fused): NCCL is sized from the host-side plan
+  // (the contract this backend executes) and the counts the GPU layout produced travel inside the
+  // dispatch group, checked against the plan once the host next waits. true (sync): a separate count
+  // all-to-all read back by the host before the pack, what a runtime without a host-side plan pays.
+  bool counts_sync = false;
 };
 
 // Bytes this rank puts on the wire (remote peers only) per phase of one iteration.
@@ -65,6 +70,9 @@ class MoeLayerRank {
   void run(cudaEvent_t* events = nullptr);
   // Fills the outputs with NaN so a check after the next run() sees every unwritten element.
   void poison_outputs();
+  // After Communicator::wait(): the last run's device-side counts against the plan (GpuError naming
+  // the peer on a mismatch). The sync mode also checks inside run(), before the dispatch.
+  void verify_counts() const;
 
   std::int64_t tokens() const { return tokens_; }
   std::int64_t first_token() const { return first_token_; }
@@ -80,7 +88,7 @@ class MoeLayerRank {
 
  private:
   struct Buffers;
-  void check_counts() const;
+  void check_counts() const;  // host_counts against the plan
 
   Communicator& comm_;
   LayerOptions opt_;

@@ -26,7 +26,7 @@ struct Shared {
   std::condition_variable cv;
   int arrived = 0;
   long generation = 0;
-  bool failed = false;
+  std::atomic<bool> failed{false};
   std::vector<unsigned char> scratch;
 
   void barrier() {
@@ -56,6 +56,7 @@ class ThreadBootstrap final : public Bootstrap {
   int size() const override { return s_.ranks; }
   int local_rank() const override { return rank_; }
   const char* kind() const override { return "threads"; }
+  bool peer_failed() const override { return s_.failed.load(); }
   void barrier() override { s_.barrier(); }
 
   void broadcast(void* data, std::size_t bytes, int root) override {

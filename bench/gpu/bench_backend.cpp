@@ -57,6 +57,7 @@ void bm_exchange(benchmark::State& state) {
       }
       layer->run(ev.data());
       comm.wait();
+      layer->verify_counts();
       return ev.seconds(std::size_t(Phase::Dispatch), std::size_t(Phase::Dispatch) + 1) +
              ev.seconds(std::size_t(Phase::Combine), std::size_t(Phase::Combine) + 1);
     };

@@ -37,6 +37,13 @@ def mb(b):
     return f"{b / 1e6:.2f}"
 
 
+def variant(j):
+    """Row label: the path and whatever differs from the defaults (threads, blocking NCCL, fused counts)."""
+    return (j["path"] + (" (mpirun)" if j.get("bootstrap") == "mpi" else "")
+            + (" (NCCL non-blocking)" if j.get("nccl_mode") == "nonblocking" else "")
+            + (" (counts sync)" if j.get("counts") == "sync" else ""))
+
+
 runs = {os.path.basename(p)[:-5]: load(p) for p in sorted(glob.glob(os.path.join(d, "*.json")))}
 runs = {k: v for k, v in runs.items() if v and "strategies" in v}
 if runs_json:  # every run's document, plus the PyTorch baseline, in one file for results/gpu/
@@ -68,7 +75,7 @@ for name, j in sorted(runs.items(), key=lambda kv: (kv[1]["path"], kv[1]["tokens
     ob = o["wire_bytes"]["dispatch"]["rows"] + o["wire_bytes"]["dispatch"]["meta"]
     sd, od = s["phases_us"]["dispatch"], o["phases_us"]["dispatch"]
     sc, oc = s["phases_us"]["combine"], o["phases_us"]["combine"]
-    label = j["path"] + (" (NCCL blocking)" if j.get("nccl_mode") == "blocking" else "")
+    label = variant(j)
     print(f"| {label} | {j['tokens_per_gpu']} | {mb(sb)} | {mb(ob)} | {f1(sd)} | {f1(od)} | {f1(pl and pl['dispatch_us'])} | "
           f"{f1(sc)} | {f1(oc)} | {f1(pl and pl['combine_us'])} | {f1(o['wire_GBps']['dispatch'])} | "
           f"{f1(pl and pl['dispatch_GBps'])} | {f2((od + oc) / (sd + sc))} |")
@@ -78,14 +85,14 @@ print("Communication = dispatch + combine + their two backward mirrors (the four
 print("| path | tokens/GPU | std fwd us | occult fwd us | fwd speedup | std bwd us | occult bwd us | std train us | occult train us | train speedup | std comm us | occult comm us | comm speedup | std dispatch MB | occult dispatch MB | check (max rel err) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for name, j in sorted(runs.items(), key=lambda kv: (kv[1]["path"], kv[1]["tokens_per_gpu"], kv[0])):
-    if not name.startswith("layer-"):
+    if not name.startswith(("layer-", "scenario-")):
         continue
     s, o = strat(j, "standard"), strat(j, "occult")
     if not (s and o):
         continue
     st, ot = s["forward_us"] + s.get("backward_us", 0), o["forward_us"] + o.get("backward_us", 0)
     err = max(max(x["check"]["y_rel_err"], x["check"]["dx_rel_err"], x["check"]["dw_rel_err"]) for x in (s, o))
-    label = j["path"] + (" (mpirun)" if j.get("bootstrap") == "mpi" else "") + (" (NCCL blocking)" if j.get("nccl_mode") == "blocking" else "")
+    label = variant(j) + (f" scenario {name[9:]}" if name.startswith("scenario-") else "")
     comm = lambda x: sum(x["phases_us"].get(k, 0) for k in ("dispatch", "combine", "grad_dispatch", "grad_combine"))
     sm, om = comm(s), comm(o)
     print(f"| {label} | {j['tokens_per_gpu']} | {f1(s['forward_us'])} | {f1(o['forward_us'])} | {f2(s['forward_us'] / o['forward_us'])} | "
@@ -93,15 +100,18 @@ for name, j in sorted(runs.items(), key=lambda kv: (kv[1]["path"], kv[1]["tokens
           f"{f1(sm)} | {f1(om)} | {f2(sm / om)} | "
           f"{mb(s['wire_bytes']['dispatch']['rows'])} | {mb(o['wire_bytes']['dispatch']['rows'])} | {err:.1e} {'PASS' if j['pass'] else 'FAIL'} |")
 
-print("\n## Per-phase times of the whole-layer runs (us, standard / occult)\n")
+print("\n## Per-phase times (us, standard / occult)\n")
+print("counts is the separate count exchange (0 where the counts travel with the dispatch).\n")
 for name, j in sorted(runs.items()):
-    if not name.startswith("layer-"):
+    if not name.startswith(("layer-", "a2a-", "scenario-")):
         continue
     s, o = strat(j, "standard"), strat(j, "occult")
     if not (s and o):
         continue
-    phases = " ".join(f"{k} {s['phases_us'][k]:.0f}/{o['phases_us'][k]:.0f}" for k in s["phases_us"])
-    print(f"- {name} ({j['bootstrap']}): {phases}")
+    fmt = "{:.1f}" if j["tokens_per_gpu"] <= 1024 else "{:.0f}"
+    phases = " ".join(f"{k} {fmt.format(s['phases_us'][k])}/{fmt.format(o['phases_us'][k])}"
+                      for k in s["phases_us"] if s["phases_us"][k] > 0 or o["phases_us"][k] > 0 or k == "counts")
+    print(f"- {name} ({variant(j)}): {phases}")
 
 t = os.path.join(d, "torch")
 a2a = load(os.path.join(t, "a2a.json")) if os.path.exists(os.path.join(t, "a2a.json")) else None

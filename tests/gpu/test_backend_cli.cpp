@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <sys/wait.h>
+
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "test_backend_gpu.hpp"
@@ -15,8 +18,9 @@ struct Result {
   std::string err;
 };
 
-Result occult(const std::string& args) {
-  const std::string cmd = std::string(OCCULT_BIN) + " " + args + " 2>&1 >/dev/null";
+// stdout and stderr of `occult ARGS`, or (keep_stdout false) stderr alone.
+Result occult(const std::string& args, bool keep_stdout = false) {
+  const std::string cmd = std::string(OCCULT_BIN) + " " + args + (keep_stdout ? " 2>&1" : " 2>&1 >/dev/null");
   std::FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   char buf[512];
@@ -44,6 +48,43 @@ TEST(BackendCli, BadInputExitsWith2) {
   expect_bad_input("calibrate", "-o FILE");
   expect_bad_input("gpu-run --gpus 2 --nccl-mode fast", "nccl-mode");
   expect_bad_input("calibrate --nccl-mode fast -o /tmp/occult-never.json", "nccl-mode");
+  expect_bad_input("gpu-run --gpus 2 --counts later", "counts");
+}
+
+// A scenario for the two-GPU NVLink machine with the given strategies (and two placements, one the
+// GPU path cannot build here).
+std::string write_scenario(const std::string& name, const std::string& strategies) {
+  const auto dir = std::filesystem::temp_directory_path() / "occult-backend-cli";
+  std::filesystem::create_directories(dir);
+  const auto path = dir / (name + ".toml");
+  std::ofstream(path) << "name = \"" << name << "\"\nseed = 3\n[model]\npreset = \"olmoe-1b-7b\"\n"
+                      << "[workload]\nmode = \"train\"\ntokens_per_device = 64\nskew = 0.5\n"
+                      << "[cluster]\ntopology = \"" << OCCULT_SOURCE_DIR
+                      << "/topologies/h200x2-nvlink.toml\"\n"
+                      << "[compare]\nstrategies = [" << strategies << "]\n"
+                      << "placements = [\"metis\", \"contiguous\"]\n";
+  return path.string();
+}
+
+TEST(BackendCli, ScenarioWithoutGpuStrategiesIsInputError) {
+  expect_bad_input("gpu-run " + write_scenario("sim-only", "\"hierarchical\", \"pruned:2\""),
+                   "none of the scenario's strategies");
+}
+
+TEST(BackendCli, ScenarioForMoreGpusThanVisibleSaysHowToRunIt) {
+  OCCULT_REQUIRE_GPUS(1);
+  if (::occult::gpu::visible_gpus() >= 8) GTEST_SKIP() << "the default scenario fits this machine";
+  expect_bad_input(std::string("gpu-run ") + OCCULT_SOURCE_DIR + "/scenarios/default.toml", "--gpus");
+}
+
+TEST(BackendCli, ScenarioRunsItsLayerOnTheGpus) {
+  OCCULT_REQUIRE_GPUS(2);
+  const std::string file = write_scenario("two-gpus", "\"standard\", \"occult\", \"hierarchical\"");
+  const Result r = occult("gpu-run " + file + " --iters 2 --warmup 0 --json", true);
+  EXPECT_EQ(r.code, 0) << r.err;
+  for (const char* says : {"hierarchical of the scenario is simulator-only", "runs placement contiguous",
+                           "\"tokens_per_gpu\": 64", "\"training\": true", "\"seed\": 3", "\"pass\": true"})
+    EXPECT_NE(r.err.find(says), std::string::npos) << says << "\n" << r.err;
 }
 
 TEST(BackendCli, HelpTeaches) {

@@ -68,12 +68,22 @@ TEST(Communicator, AllToAllVMovesExactBytesWithUnevenCounts) {
   });
 }
 
-TEST(Communicator, MissingPeerTimesOutInsteadOfHanging) {
+// Restores the process's NCCL mode when a test that changes it ends.
+struct ModeScope {
+  explicit ModeScope(NcclMode m) { set_nccl_mode(m); }
+  ~ModeScope() { set_nccl_mode(NcclMode::Blocking); }
+};
+
+class CommunicatorModes : public testing::TestWithParam<NcclMode> {};
+
+TEST_P(CommunicatorModes, MissingPeerTimesOutInsteadOfHanging) {
   OCCULT_REQUIRE_GPUS(2);
+  ModeScope mode(GetParam());
   const auto t0 = std::chrono::steady_clock::now();
   std::atomic<bool> timed_out{false};
   run_on_threads(2, [&](Bootstrap& b) {
     Communicator comm(b, device_for_rank(b), 3);
+    EXPECT_EQ(comm.blocking(), GetParam() == NcclMode::Blocking);
     DeviceBuffer<unsigned char> buf(64 << 20, "buf");
     const Exchange x = Exchange::from_rows({0, 64 << 20}, 1), none = Exchange::from_rows({0, 0}, 1);
     if (b.rank() == 0) {
@@ -81,7 +91,6 @@ TEST(Communicator, MissingPeerTimesOutInsteadOfHanging) {
         comm.alltoallv({{buf.get(), &x, buf.get(), &none}});  // rank 1 never posts the receive
         comm.wait();
       } catch (const GpuError& e) {
-        // NCCL may notice at enqueue (connection setup) or while waiting for the transfer.
         timed_out = std::string(e.what()).find("communicator aborted") != std::string::npos;
       }
     }
@@ -89,6 +98,32 @@ TEST(Communicator, MissingPeerTimesOutInsteadOfHanging) {
   EXPECT_TRUE(timed_out);
   EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 60.0);
 }
+
+TEST_P(CommunicatorModes, FailedPeerEndsTheWaitAndItsErrorIsReported) {
+  OCCULT_REQUIRE_GPUS(2);
+  ModeScope mode(GetParam());
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    run_on_threads(2, [&](Bootstrap& b) {
+      Communicator comm(b, device_for_rank(b), 30);
+      DeviceBuffer<unsigned char> buf(1 << 20, "buf");
+      if (b.rank() == 1) throw std::runtime_error("rank 1 broke before its exchange");
+      const Exchange x = Exchange::from_rows({0, 1 << 20}, 1);
+      comm.alltoallv({{buf.get(), &x, buf.get(), &x}});  // rank 1 is gone: never completes
+      comm.wait();
+    });
+    FAIL() << "expected rank 1's error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "rank 1 broke before its exchange");
+  }
+  // The surviving rank noticed the failed peer, not its own 30 s timeout.
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 20.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Nccl, CommunicatorModes, testing::Values(NcclMode::Blocking, NcclMode::NonBlocking),
+                         [](const testing::TestParamInfo<NcclMode>& i) {
+                           return std::string(i.param == NcclMode::Blocking ? "Blocking" : "NonBlocking");
+                         });
 
 TEST(DeviceBuffer, OutOfMemoryNamesTheSizes) {
   OCCULT_REQUIRE_GPUS(1);

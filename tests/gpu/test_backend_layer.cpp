@@ -21,6 +21,7 @@ struct Case {
   double skew;
   bool train, comm_only;
   int hidden = 256, ffn = 128;
+  bool counts_sync = false;
 };
 
 GpuJob make_case(const Case& c, int D, std::uint64_t seed) {
@@ -29,6 +30,7 @@ GpuJob make_case(const Case& c, int D, std::uint64_t seed) {
   job.layer.seed = seed;
   job.layer.training = c.train;
   job.layer.comm_only = c.comm_only;
+  job.layer.counts_sync = c.counts_sync;
   job.strategies = {Strategy::Standard, Strategy::Occult};
   job.plain = false;
   TraceGenParams gp;
@@ -102,6 +104,16 @@ TEST(BackendLayer, TrainingOverShapes) {
 TEST(BackendLayer, ManyTokensCommOnly) {
   OCCULT_REQUIRE_GPUS(1);
   run_cases({{64, 8, 16384, 1.0, true, true, 2048, 64}, {256, 8, 128, 0.0, false, true, 7168, 64}});
+}
+
+// The count all-to-all read back before the pack (sync) and NCCL's non-blocking mode give the same,
+// checked results as the defaults (fused counts, blocking NCCL).
+TEST(BackendLayer, SyncCountsAndNonBlockingNccl) {
+  OCCULT_REQUIRE_GPUS(1);
+  run_cases({{64, 8, 300, 1.0, true, false, 256, 128, true}});
+  set_nccl_mode(NcclMode::NonBlocking);
+  run_cases({{64, 8, 300, 1.0, true, false}, {60, 4, 37, 0.0, false, false, 256, 128, true}});
+  set_nccl_mode(NcclMode::Blocking);
 }
 
 TEST(BackendLayer, PlanForOtherGpuCountIsInputError) {
