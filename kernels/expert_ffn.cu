@@ -1,8 +1,11 @@
 // Sparse expert FFN forward: counting sort of the received pairs by expert, then two grouped
 // tensor-core GEMMs: gathered rows x [gate|up] with the SwiGLU epilogue, and act x down with the
-// gate-weighted scatter-add into one output row per received row.
+// gate-weighted scatter-add into one output row per received row. The GEMMs run on wgmma (Hopper) or
+// mma.sync (elsewhere, and for small batches), picked by choose_kernel.
 #include "kernels/expert_ffn_common.cuh"
+#include "kernels/expert_gemm_choice.hpp"
 #include "kernels/expert_gemm_mma.cuh"
+#include "kernels/expert_gemm_wgmma.cuh"
 
 namespace occult::kernels {
 namespace {
@@ -33,7 +36,62 @@ __global__ void zero_unrouted_rows(const std::int32_t* expert, std::int64_t rows
   for (int c = threadIdx.x; c < chunks; c += blockDim.x) out[r * chunks + c] = make_uint4(0, 0, 0, 0);
 }
 
+// Average received pairs per local expert from which the 256-wide tiles pay off (the counts stay on
+// the device, so the rule reads the capacity). On Hopper the wgmma kernels were faster than mma.sync
+// at every measured shape (64 to 4096 pairs per expert); mma.sync remains for other GPUs.
+// Measured on one H200: results/gpu/kernels-2026-11-28-wgmma.
+constexpr std::int64_t kWideMinPairsPerExpert = 256;
+constexpr std::int64_t kMmaWideMinPairsPerExpert = 1024;
+
+GemmKernel choose_kernel(const detail::ExpertIndex& ix) {
+  const std::int64_t per_expert = ix.capacity / ix.local_experts;
+  if (wgmma_available())
+    return per_expert >= kWideMinPairsPerExpert ? GemmKernel::Wgmma256 : GemmKernel::Wgmma128;
+  return per_expert >= kMmaWideMinPairsPerExpert ? GemmKernel::Mma256 : GemmKernel::Mma128;
+}
+
+template <detail::Epilogue kEpi>
+void launch_gemm(GemmKernel k, const detail::GemmArgs& g, cudaStream_t stream) {
+  switch (k) {
+    case GemmKernel::Mma128:
+      return detail::launch_expert_gemm_mma<kEpi, 4>(g, stream);
+    case GemmKernel::Mma256:
+      return detail::launch_expert_gemm_mma<kEpi, 8>(g, stream);
+    case GemmKernel::Wgmma128:
+      return detail::launch_expert_gemm_wgmma<kEpi, 128>(g, stream);
+    case GemmKernel::Wgmma256:
+      return detail::launch_expert_gemm_wgmma<kEpi, 256>(g, stream);
+    case GemmKernel::Auto:
+      break;
+  }
+  throw CudaError("expert GEMM: no kernel chosen");
+}
+
 }  // namespace
+
+const char* to_string(GemmKernel k) {
+  switch (k) {
+    case GemmKernel::Auto:
+      return "auto";
+    case GemmKernel::Mma128:
+      return "mma128";
+    case GemmKernel::Mma256:
+      return "mma256";
+    case GemmKernel::Wgmma128:
+      return "wgmma128";
+    case GemmKernel::Wgmma256:
+      return "wgmma256";
+  }
+  return "?";
+}
+
+bool wgmma_available() {
+  int device = 0, major = 0, minor = 0;
+  OCCULT_CUDA(cudaGetDevice(&device));
+  OCCULT_CUDA(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  OCCULT_CUDA(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  return major == 9 && minor == 0;
+}
 
 std::size_t expert_ffn_workspace_bytes(const RecvView& recv, const ExpertWeights& w) {
   std::size_t used = 0;
@@ -43,9 +101,17 @@ std::size_t expert_ffn_workspace_bytes(const RecvView& recv, const ExpertWeights
 
 void expert_ffn_forward(const RecvView& recv, const ExpertWeights& w, Bf16* out, void* workspace,
                         cudaStream_t stream) {
+  expert_ffn_forward(recv, w, out, workspace, stream, GemmKernel::Auto);
+}
+
+void expert_ffn_forward(const RecvView& recv, const ExpertWeights& w, Bf16* out, void* workspace,
+                        cudaStream_t stream, GemmKernel kernel) {
   detail::validate_expert_args(recv, w);
   if (recv.num_rows == 0) return;
   const ForwardBuffers b = carve_forward(workspace, recv, w, nullptr);
+  if (kernel == GemmKernel::Auto) kernel = choose_kernel(b.ix);
+  if ((kernel == GemmKernel::Wgmma128 || kernel == GemmKernel::Wgmma256) && !wgmma_available())
+    throw CudaError(std::string("expert FFN: ") + to_string(kernel) + " needs a compute capability 9.0 GPU");
   detail::build_expert_index(recv, b.ix, detail::kTileM, stream);
 
   detail::GemmArgs up;
@@ -56,7 +122,7 @@ void expert_ffn_forward(const RecvView& recv, const ExpertWeights& w, Bf16* out,
   up.b_up = detail::as_bf(w.up);
   up.N = w.ffn;
   up.act = detail::as_bf(b.act);
-  detail::launch_expert_gemm<detail::Epilogue::SwiGLU>(up, stream);
+  launch_gemm<detail::Epilogue::SwiGLU>(kernel, up, stream);
 
   detail::GemmArgs down;
   down.ix = b.ix;
@@ -69,12 +135,12 @@ void expert_ffn_forward(const RecvView& recv, const ExpertWeights& w, Bf16* out,
         recv.expert, recv.num_rows, w.local_experts, reinterpret_cast<uint4*>(out), w.hidden / 8);
     OCCULT_LAUNCHED("zero_unrouted_rows");
     down.out = detail::as_bf(out);
-    detail::launch_expert_gemm<detail::Epilogue::ScatterStore>(down, stream);
+    launch_gemm<detail::Epilogue::ScatterStore>(kernel, down, stream);
   } else {
     const std::int64_t n = recv.num_rows * w.hidden;
     OCCULT_CUDA(cudaMemsetAsync(b.acc, 0, sizeof(float) * std::size_t(n), stream));
     down.acc = b.acc;
-    detail::launch_expert_gemm<detail::Epilogue::ScatterAtomic>(down, stream);
+    launch_gemm<detail::Epilogue::ScatterAtomic>(kernel, down, stream);
     detail::fp32_to_bf16(b.acc, n, out, stream);
   }
 }

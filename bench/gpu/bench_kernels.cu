@@ -1,5 +1,6 @@
 // Sparse expert FFN throughput, side by side in one run: ours (gather in the GEMM load, SwiGLU and
-// weighted scatter in the epilogues) vs the library path (permuted copy, cuBLAS GEMMs per expert,
+// weighted scatter in the epilogues; the automatic kernel choice and each GEMM kernel forced) vs the
+// library path (permuted copy, cuBLAS GEMMs per expert,
 // SwiGLU, scatter) vs cuBLAS dense GEMMs of the same FLOPs (no routing at all: the ceiling).
 // Shapes: OLMoE (h 2048, f 1024), Qwen1.5-MoE (2048, 1408), DeepSeek-V3 (7168, 2048); 8 local
 // experts; 64..4096 rows per expert. "occult4" rows are each read by 4 local experts (pre-reduced
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "kernels/expert_ffn_cublas.hpp"
+#include "kernels/expert_gemm_choice.hpp"
 #include "kernels/moe_kernels.hpp"
 
 namespace occult::kernels {
@@ -136,11 +138,11 @@ void linear(const Bf16* a, const Bf16* b, Bf16* c, std::int64_t m, int n, int k)
 
 enum class Path { Ours, Library, Dense };
 
-void run_once(Path path, Problem& p) {
+void run_once(Path path, GemmKernel kernel, Problem& p) {
   const ExpertWeights w = p.weights();
   switch (path) {
     case Path::Ours:
-      expert_ffn_forward(p.recv(), w, p.out->p, p.ws->p, nullptr);
+      expert_ffn_forward(p.recv(), w, p.out->p, p.ws->p, nullptr, kernel);
       break;
     case Path::Library:
       expert_ffn_forward_cublas(cublas(), p.recv(), w, p.out->p, p.ws->p, nullptr);
@@ -158,18 +160,23 @@ void run_once(Path path, Problem& p) {
   }
 }
 
-void bench_ffn(benchmark::State& state, Shape s, int rows_per_expert, int slots, Path path) {
+// Runs timed per iteration (one event pair around them); the manual time is per run.
+int reps_for(int rows_per_expert) { return rows_per_expert >= 1024 ? 5 : 20; }
+constexpr double kMinSeconds = 0.2;  // wall time per benchmark, about
+
+void bench_ffn(benchmark::State& state, Shape s, int rows_per_expert, int slots, Path path,
+               GemmKernel kernel) {
   Problem& p = problem(s, rows_per_expert, slots);
   ok(cublasSetStream(cublas(), nullptr));
-  for (int i = 0; i < 3; ++i) run_once(path, p);  // warm-up
+  for (int i = 0; i < 3; ++i) run_once(path, kernel, p);  // warm-up
   ok(cudaDeviceSynchronize());
   cudaEvent_t t0, t1;
   ok(cudaEventCreate(&t0));
   ok(cudaEventCreate(&t1));
-  const int reps = rows_per_expert >= 1024 ? 5 : 20;
+  const int reps = reps_for(rows_per_expert);
   for (auto _ : state) {
     ok(cudaEventRecord(t0));
-    for (int i = 0; i < reps; ++i) run_once(path, p);
+    for (int i = 0; i < reps; ++i) run_once(path, kernel, p);
     ok(cudaEventRecord(t1));
     ok(cudaEventSynchronize(t1));
     float ms = 0;
@@ -188,19 +195,30 @@ void bench_ffn(benchmark::State& state, Shape s, int rows_per_expert, int slots,
 }
 
 void register_all() {
-  const std::pair<Path, const char*> paths[] = {
-      {Path::Ours, "ours"}, {Path::Library, "cublas_per_expert"}, {Path::Dense, "cublas_dense"}};
+  struct Variant {
+    Path path;
+    GemmKernel kernel;
+    const char* name;
+  };
+  std::vector<Variant> paths{{Path::Ours, GemmKernel::Auto, "ours"},
+                             {Path::Ours, GemmKernel::Mma128, "ours_mma128"},
+                             {Path::Ours, GemmKernel::Mma256, "ours_mma256"}};
+  if (wgmma_available())
+    paths.insert(paths.end(), {{Path::Ours, GemmKernel::Wgmma128, "ours_wgmma128"},
+                               {Path::Ours, GemmKernel::Wgmma256, "ours_wgmma256"}});
+  paths.insert(paths.end(), {{Path::Library, GemmKernel::Auto, "cublas_per_expert"},
+                             {Path::Dense, GemmKernel::Auto, "cublas_dense"}});
   for (const Shape& s : kShapes)
     for (int rpe : {64, 256, 1024, 4096})
       for (int slots : {1, 4})
-        for (auto [path, pname] : paths) {
+        for (const auto& [path, kernel, pname] : paths) {
           if (slots > 1 && path == Path::Dense) continue;  // same FLOPs as slots 1
           const std::string name = std::string("ffn/") + s.name + "/rpe:" + std::to_string(rpe) +
                                    (slots == 1 ? "/standard/" : "/occult4/") + pname;
-          benchmark::RegisterBenchmark(name.c_str(), bench_ffn, s, rpe, slots, path)
+          benchmark::RegisterBenchmark(name.c_str(), bench_ffn, s, rpe, slots, path, kernel)
               ->UseManualTime()
               ->Unit(benchmark::kMicrosecond)
-              ->MinTime(0.2);
+              ->MinTime(kMinSeconds / reps_for(rpe));  // MinTime counts manual (per-run) time
         }
 }
 

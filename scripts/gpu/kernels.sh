@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Kernels on a GPU machine, in one job: configure + build, GPU kernel tests, compute-sanitizer,
-# the sparse expert FFN benchmark (ours vs cuBLAS per-expert vs cuBLAS dense) and the PyTorch
-# numbers (shared torch_baseline.py and the torch grouped FFN path) side by side, a results table.
+# Kernels on a GPU machine, in one job: configure + build, the SASS check (wgmma kernels must hold
+# HGMMA), GPU kernel tests, compute-sanitizer, the sparse expert FFN benchmark (ours: automatic choice
+# and each GEMM kernel forced; cuBLAS per-expert; cuBLAS dense) and the PyTorch numbers (shared
+# torch_baseline.py and the torch grouped FFN path) side by side, two results tables.
 # Run from the repository root on the GPU machine (deps from scripts/gpu/fetch-deps.sh in .deps/,
 # torch_baseline.py copied to .gpu/). Results go to $OUT (default results/gpu/local).
 #   OUT=/tmp/k bash scripts/gpu/kernels.sh            # everything
 #   SKIP_TORCH=1 SKIP_SANITIZER=1 bash scripts/gpu/kernels.sh
+#   PREBUILT=dir bash scripts/gpu/kernels.sh          # skip the build: dir holds occult_gpu_tests,
+#                                                     # occult_bench_gpu and expert_ffn.cu.o
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-results/gpu/local}
@@ -24,29 +27,33 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=c
 /usr/local/cuda/bin/nvcc --version | tail -2
 grep -E '#define NCCL_(MAJOR|MINOR|PATCH) ' /usr/include/nccl.h | awk '{printf "%s=%s ", $2, $3} END {print ""}'
 
-echo "== build"
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DOCCULT_SIMGRID=OFF -DOCCULT_CUDA=ON >"$OUT/cmake.txt" 2>&1 ||
-  { tail -30 "$OUT/cmake.txt"; exit 1; }
-cmake --build "$BUILD" -j "$(nproc)" --target occult_gpu_tests occult_bench_gpu -- -k 0 >"$OUT/build.txt" 2>&1 ||
-  grep -E "error|FAILED" "$OUT/build.txt" | head -40
-[ -x "$BUILD/tests/occult_gpu_tests" ] || { echo "build failed"; exit 1; }
-rm -f "$OUT/cmake.txt" "$OUT/build.txt"
+if [ -n "${PREBUILT:-}" ]; then
+  echo "== prebuilt binaries from $PREBUILT"
+  tests_bin="$PREBUILT/occult_gpu_tests" bench_bin="$PREBUILT/occult_bench_gpu" ffn_obj="$PREBUILT/expert_ffn.cu.o"
+else
+  echo "== build"
+  cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DOCCULT_SIMGRID=OFF -DOCCULT_CUDA=ON >"$OUT/cmake.txt" 2>&1 ||
+    { tail -30 "$OUT/cmake.txt"; exit 1; }
+  cmake --build "$BUILD" -j "$(nproc)" --target occult_gpu_tests occult_bench_gpu -- -k 0 >"$OUT/build.txt" 2>&1 ||
+    grep -E "error|FAILED" "$OUT/build.txt" | head -40
+  rm -f "$OUT/cmake.txt" "$OUT/build.txt"
+  tests_bin="$BUILD/tests/occult_gpu_tests" bench_bin="$BUILD/bench/occult_bench_gpu"
+  ffn_obj="$BUILD/kernels/CMakeFiles/occult_kernels.dir/expert_ffn.cu.o"
+fi
+[ -x "$tests_bin" ] || { echo "build failed"; exit 1; }
+
+echo "== SASS: tensor-core instructions per expert GEMM kernel (HGMMA = wgmma, HMMA = mma.sync)"
+cuobjdump --dump-sass "$ffn_obj" | awk '/Function :/ { f = $3 } /HGMMA/ { h[f]++ } / HMMA/ { m[f]++ }
+  END { for (k in h) print "HGMMA", h[k], k; for (k in m) print "HMMA ", m[k], k }' | sort
+cuobjdump --dump-sass "$ffn_obj" | awk '/Function :/ { f = $3 } /HGMMA/ { h[f]++ }
+  END { for (k in h) if (k ~ /wgmma/) n++; exit n == 6 ? 0 : 1 }' || { echo "SASS check failed: want HGMMA in all 6 wgmma kernels"; status=1; }
 
 echo "== GPU kernel tests"
 filter='Gpu*'
-"$BUILD/tests/occult_gpu_tests" --gtest_filter="$filter" || status=1
-
-if [ -z "${SKIP_SANITIZER:-}" ]; then
-  echo "== compute-sanitizer memcheck (layer at model shapes, expert FFN both epilogues, cuBLAS path, backward)"
-  compute-sanitizer --tool memcheck --error-exitcode 3 "$BUILD/tests/occult_gpu_tests" \
-    --gtest_filter='GpuLayer.ModelShapes:GpuExpertFfn.*:GpuUnpack.*' 2>&1 | tail -15 || status=1
-  echo "== compute-sanitizer racecheck (expert FFN)"
-  compute-sanitizer --tool racecheck --error-exitcode 3 "$BUILD/tests/occult_gpu_tests" \
-    --gtest_filter='GpuExpertFfn.MatchesCublasPath' 2>&1 | tail -6 || status=1
-fi
+"$tests_bin" --gtest_filter="$filter" || status=1
 
 echo "== benchmark: sparse expert FFN"
-"$BUILD/bench/occult_bench_gpu" --benchmark_filter='^ffn/' --benchmark_out="$OUT/kernels-bench.json" --benchmark_out_format=json \
+"$bench_bin" --benchmark_filter='^ffn/' --benchmark_out="$OUT/kernels-bench.json" --benchmark_out_format=json \
   --benchmark_counters_tabular=true || status=1
 
 if [ -z "${SKIP_TORCH:-}" ]; then
@@ -90,8 +97,24 @@ if os.path.exists(tb):
     lines.append("")
     lines.append("torch_baseline.py, same job: dense bf16 GEMM up to %.0f TFLOP/s; torch._grouped_mm %s TFLOP/s; copy %.2f TB/s" % (
         max(x["tflops"] for x in g["gemm"]), ", ".join(f"{x['tflops']:.0f}" for x in g["grouped"] if "tflops" in x), g["copy_TBps"]))
+kernels = ["ours_mma128", "ours_mma256", "ours_wgmma128", "ours_wgmma256", "ours"]
+lines += ["", "GEMM kernels forced (same run), TFLOP/s end to end; `auto` is the choice expert_ffn_forward makes:", "",
+          "| shape | rows/expert | mode | mma.sync 128 | mma.sync 256 | wgmma 128 | wgmma 256 | auto |", "|---|---|---|---|---|---|---|---|"]
+for key in sorted(rows, key=lambda k: (["olmoe", "qwen15", "dsv3"].index(k[0]), k[2], k[1])):
+    r = rows[key]
+    lines.append(f"| {key[0]} | {key[1]} | {key[2]} | " + " | ".join(f"{r[k][1]:.0f}" if k in r else "-" for k in kernels) + " |")
 open(f"{out}/kernels-table.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
+# Last, so that a slow sanitizer run cannot cost the numbers.
+if [ -z "${SKIP_SANITIZER:-}" ]; then
+  echo "== compute-sanitizer memcheck (layer at model shapes, expert FFN: every GEMM kernel and epilogue, cuBLAS path, backward)"
+  compute-sanitizer --tool memcheck --error-exitcode 3 "$tests_bin" \
+    --gtest_filter='GpuLayer.ModelShapes:GpuExpertFfn.*:GpuUnpack.*' 2>&1 | tail -15 || status=1
+  echo "== compute-sanitizer racecheck (expert FFN: every GEMM kernel and epilogue)"
+  compute-sanitizer --tool racecheck --error-exitcode 3 "$tests_bin" \
+    --gtest_filter='GpuExpertFfn.MatchesCublasPath' 2>&1 | tail -6 || status=1
+fi
+
 echo "== done (status $status)"
 exit $status

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "kernels/expert_ffn_cublas.hpp"
+#include "kernels/expert_gemm_choice.hpp"
 #include "kernels/moe_kernels.hpp"
 #include "kernels/ref/synthetic.hpp"
 #include "sim/core/error.hpp"
@@ -150,11 +151,22 @@ TEST(GpuLayer, ModelShapes) {
   check_layer(8, 2, 2, 64, 2048, 1408);  // Qwen1.5-MoE expert shape
 }
 
+// Every GEMM kernel (forced) and the automatic choice against the reference, beside the cuBLAS path.
 TEST(GpuExpertFfn, MatchesCublasPath) {
   OCCULT_REQUIRE_GPU();
-  const int L = 6, h = 256, f = 192;
-  // Small cases take the 128-wide tiles, large ones the 256-wide tiles (partial in N here).
-  for (auto [slots, rows] : {std::pair{1, std::int64_t(333)}, {4, 333}, {1, 7000}, {4, 3000}}) {
+  const int L = 6;
+  std::vector<GemmKernel> kernels{GemmKernel::Auto, GemmKernel::Mma128, GemmKernel::Mma256};
+  if (wgmma_available()) kernels.insert(kernels.end(), {GemmKernel::Wgmma128, GemmKernel::Wgmma256});
+  struct Case {
+    int slots;
+    std::int64_t rows;
+    int h, f;
+  };
+  // Partial m-tiles, partial 256-wide n-tiles (2 f = 384, 640), one k-tile (h = 64), K ring wrap-around.
+  for (const Case c : {Case{1, 333, 256, 192}, Case{4, 333, 256, 192}, Case{1, 7000, 256, 192},
+                       Case{4, 3000, 256, 192}, Case{2, 600, 64, 320}}) {
+    const int slots = c.slots, h = c.h, f = c.f;
+    const std::int64_t rows = c.rows;
     std::vector<std::int32_t> ex(std::size_t(rows * slots), -1);
     std::vector<float> wt(ex.size(), 0.0f);
     const auto u = ref::random_bf16(ex.size(), 1.0f, 9);
@@ -171,22 +183,27 @@ TEST(GpuExpertFfn, MatchesCublasPath) {
     DeviceBuffer<float> wtd(wt);
     const RecvView recv{xd.get(), exd.get(), wtd.get(), rows, slots};
     const ExpertWeights ew{gate.get(), up.get(), down.get(), L, h, f};
-    DeviceBuffer<std::uint16_t> ours(std::size_t(rows) * h), lib(std::size_t(rows) * h);
     DeviceBuffer<char> ws(
         std::max(expert_ffn_workspace_bytes(recv, ew), expert_ffn_cublas_workspace_bytes(recv, ew)));
-    expert_ffn_forward(recv, ew, ours.get(), ws.get(), nullptr);
+    const ref::Packed p{x, ex, wt, slots};
+    const auto want = ref::expert_ffn_forward(p, rows, w);
+    for (const GemmKernel k : kernels) {
+      DeviceBuffer<std::uint16_t> ours(std::size_t(rows) * h);  // poisoned (NaN)
+      expert_ffn_forward(recv, ew, ours.get(), ws.get(), nullptr, k);
+      cuda_ok(cudaDeviceSynchronize(), "ffn");
+      const auto a = from_bf16(ours.download());
+      ASSERT_TRUE(all_finite(a)) << to_string(k) << " slots " << slots << " rows " << rows;
+      EXPECT_LT(ref::rel_frobenius(a, want), kTol) << to_string(k) << " slots " << slots << " rows " << rows;
+    }
+    DeviceBuffer<std::uint16_t> lib(std::size_t(rows) * h);
     cublasHandle_t handle = nullptr;
     ASSERT_EQ(cublasCreate(&handle), CUBLAS_STATUS_SUCCESS);
     expert_ffn_forward_cublas(handle, recv, ew, lib.get(), ws.get(), nullptr);
     cublasDestroy(handle);
-    cuda_ok(cudaDeviceSynchronize(), "ffn");
-    const ref::Packed p{x, ex, wt, slots};
-    const auto want = ref::expert_ffn_forward(p, rows, w);
-    const auto a = from_bf16(ours.download()), b = from_bf16(lib.download());
-    ASSERT_TRUE(all_finite(a));
+    cuda_ok(cudaDeviceSynchronize(), "ffn cublas");
+    const auto b = from_bf16(lib.download());
     ASSERT_TRUE(all_finite(b));
-    EXPECT_LT(ref::rel_frobenius(a, want), kTol) << "slots " << slots << " rows " << rows;
-    EXPECT_LT(ref::rel_frobenius(b, want), kTol) << "slots " << slots << " rows " << rows;
+    EXPECT_LT(ref::rel_frobenius(b, want), kTol) << "cublas slots " << slots << " rows " << rows;
   }
 }
 
