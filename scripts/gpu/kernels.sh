@@ -7,6 +7,7 @@
 # torch_baseline.py copied to .gpu/). Results go to $OUT (default results/gpu/local).
 #   OUT=/tmp/k bash scripts/gpu/kernels.sh            # everything
 #   SKIP_TORCH=1 SKIP_SANITIZER=1 bash scripts/gpu/kernels.sh
+#   BENCH_FILTER=^ffn/dsv3/ bash scripts/gpu/kernels.sh  # some benchmark rows only
 #   PREBUILT=dir bash scripts/gpu/kernels.sh          # skip the build: dir holds occult_gpu_tests,
 #                                                     # occult_bench_gpu and expert_ffn.cu.o
 set -uo pipefail
@@ -53,7 +54,7 @@ filter='Gpu*'
 "$tests_bin" --gtest_filter="$filter" || status=1
 
 echo "== benchmark: sparse expert FFN"
-"$bench_bin" --benchmark_filter='^ffn/' --benchmark_out="$OUT/kernels-bench.json" --benchmark_out_format=json \
+"$bench_bin" --benchmark_filter="${BENCH_FILTER:-^ffn/}" --benchmark_out="$OUT/kernels-bench.json" --benchmark_out_format=json \
   --benchmark_counters_tabular=true || status=1
 
 if [ -z "${SKIP_TORCH:-}" ]; then
