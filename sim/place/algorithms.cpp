@@ -49,6 +49,8 @@ void validate_options(const PlaceOptions& o, int experts) {
   if (!(o.max_load_ratio >= 1.0) || o.max_load_ratio > 1e6)
     throw InputError("", 0, "max-load-ratio", "must be >= 1 (max / mean load per device)");
   if (o.restarts < 1 || o.restarts > 1000) throw InputError("", 0, "restarts", "must be in [1, 1000]");
+  if (o.recent_weight < 0 || o.recent_weight > 64)
+    throw InputError("", 0, "recent-weight", "must be auto (0) or an integer in [1, 64]");
 }
 
 }  // namespace occult::place

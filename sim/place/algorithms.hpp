@@ -22,6 +22,9 @@ struct PlaceOptions {
   int replicate = 0;            // extra copies of the hottest experts (EPLB-like); (E + R) % D == 0
   double max_load_ratio = 1.1;  // load-aware: bound on max / mean (token, expert) pairs per device
   int restarts = 2;             // metis-based: METIS seeds and perturbation rounds per stage
+  // Tokens of the later half of each layer's profile count this many times; 0 = chosen by validation on
+  // the profile (place_trace). Applies to every algorithm that reads the tokens (not the baselines).
+  int recent_weight = 1;
   std::uint64_t seed = 1;
 };
 

@@ -14,10 +14,11 @@ struct MetisRequest {
   // Optional second balance constraint (expert load) with its tolerance (max/mean); 0 turns it off.
   std::vector<std::int64_t> load;
   double load_tolerance = 0;
+  bool recursive = true;  // METIS_PartGraphRecursive; false: METIS_PartGraphKway
 };
 
-// METIS_PartGraphKway minimising the weight of cut edges, vertex counts balanced within a few percent.
-// Returns the part of each vertex.
+// METIS (recursive bisection or k-way) minimising the weight of cut edges, vertex counts balanced within a
+// few percent. Returns the part of each vertex.
 std::vector<int> metis_partition(const CsrGraph& graph, const MetisRequest& request);
 
 // Moves vertices out of parts above `capacity` into parts below it, one at a time, always the move that

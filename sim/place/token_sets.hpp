@@ -41,6 +41,10 @@ struct TokenSets {
 };
 
 // Tokens [begin, end) of `routing`; ids are assumed valid for `experts` (validate_trace checked them).
-TokenSets make_token_sets(const LayerRouting& routing, int experts, std::int64_t begin, std::int64_t end);
+// recent_weight W > 1 appends the later half of the range (tokens [begin + (end - begin) / 2, end)) W - 1
+// more times, so recent tokens count W times in every objective built on the sets (routing drifts over
+// a run, e.g. from prefill to decode, and the later tokens resemble what follows more).
+TokenSets make_token_sets(const LayerRouting& routing, int experts, std::int64_t begin, std::int64_t end,
+                          int recent_weight = 1);
 
 }  // namespace occult::place

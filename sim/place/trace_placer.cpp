@@ -1,5 +1,6 @@
 #include "sim/place/trace_placer.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <exception>
@@ -51,6 +52,69 @@ std::int64_t profile_tokens(std::int64_t tokens, double profile_fraction) {
                                   std::min<std::int64_t>(1, tokens), tokens);
 }
 
+namespace {
+
+// Runs fn(l) for every layer, `jobs` layers at a time on threads, each result in its own slot; the first
+// exception is rethrown after the workers stop. progress(done) is serialised.
+void for_each_layer(std::size_t layers, int jobs, const std::function<void(std::size_t)>& fn,
+                    const std::function<void(std::size_t)>& progress = {}) {
+  std::atomic<std::size_t> next{0};
+  std::size_t done = 0;
+  std::mutex mu;
+  std::exception_ptr failure;
+  auto worker = [&] {
+    for (std::size_t l; (l = next++) < layers;) {
+      try {
+        fn(l);
+      } catch (...) {
+        std::lock_guard lock(mu);
+        if (!failure) failure = std::current_exception();
+        next = layers;
+        return;
+      }
+      std::lock_guard lock(mu);
+      if (progress) progress(++done);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int j = 1; j < std::min<int>(jobs, int(layers)); ++j) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+std::uint64_t layer_seed(const PlaceOptions& o, std::size_t l) { return o.seed * 1000003ull + l; }
+
+// Profiles shorter than this are not split for validating the recent weight (too few tokens to score).
+constexpr std::int64_t kMinValidationProfile = 8;
+
+// Sum over layers of the tokens' destination-device counts on the second half of each layer's profile,
+// with each layer placed from the first half only (options.recent_weight fixed): the profile/holdout
+// split itself, one level down.
+std::int64_t validation_cost(const Trace& trace, const PlaceOptions& o, double profile_fraction, int jobs) {
+  std::vector<std::int64_t> cost(trace.layers.size(), 0);
+  for_each_layer(trace.layers.size(), jobs, [&](std::size_t l) {
+    const auto& r = trace.layers[l];
+    const auto cut = profile_tokens(r.tokens(), profile_fraction);
+    if (cut < kMinValidationProfile) return;
+    const auto fit_end = cut / 2;
+    const auto ts = make_token_sets(r, trace.num_experts, 0, fit_end, o.recent_weight);
+    const auto lp = place_layer(ts, o, layer_seed(o, l)).placement;
+    const auto m = analyze_layer(slice(r, fit_end, cut), lp, o.shape, 1);
+    cost[l] = std::llround(m.ct_occult * double(m.tokens));
+  });
+  std::int64_t sum = 0;
+  for (auto c : cost) sum += c;
+  return sum;
+}
+
+}  // namespace
+
+const std::vector<int>& recent_weight_candidates() {
+  static const std::vector<int> w = {1, 2, 3, 4, 6, 8};
+  return w;
+}
+
 Placement place_trace(const Trace& trace, const PlaceOptions& options, double profile_fraction,
                       const std::function<void(std::size_t)>& progress, int jobs) {
   check_fraction(profile_fraction);
@@ -69,34 +133,38 @@ Placement place_trace(const Trace& trace, const PlaceOptions& options, double pr
               {"trace_model", trace.model},   {"trace_source", trace.source}};
   if (options.algo == Algo::LoadAware) p.params["max_load_ratio"] = options.max_load_ratio;
 
-  // Layers are independent: workers take the next unplaced layer; results land in their own slot.
-  std::vector<LayerOutcome> outcomes(trace.layers.size());
-  std::atomic<std::size_t> next{0};
-  std::size_t done = 0;
-  std::mutex mu;
-  std::exception_ptr failure;
-  auto worker = [&] {
-    for (std::size_t l; (l = next++) < trace.layers.size();) {
-      try {
-        const auto& r = trace.layers[l];
-        const auto ts =
-            make_token_sets(r, trace.num_experts, 0, profile_tokens(r.tokens(), profile_fraction));
-        outcomes[l] = place_layer(ts, options, options.seed * 1000003ull + l);
-      } catch (...) {
-        std::lock_guard lock(mu);
-        if (!failure) failure = std::current_exception();
-        next = trace.layers.size();
-        return;
+  PlaceOptions o = options;
+  if (o.recent_weight == 0) {
+    // Chosen on the profile alone: every candidate places each layer from the first half of its profile
+    // and is scored on the second half (the most recent profile tokens, the closest to what follows),
+    // summed over layers so that the choice rests on many tokens; ties go to the smaller weight.
+    nlohmann::json scores = nlohmann::json::object();
+    std::int64_t best = -1;
+    for (int w : recent_weight_candidates()) {
+      o.recent_weight = w;
+      const auto c = validation_cost(trace, o, profile_fraction, jobs);
+      scores[std::to_string(w)] = c;
+      if (best < 0 || c < best) {
+        best = c;
+        p.params["recent_weight"] = w;
       }
-      std::lock_guard lock(mu);
-      if (progress) progress(++done);
     }
-  };
-  std::vector<std::thread> threads;
-  for (int j = 1; j < std::min<int>(jobs, int(trace.layers.size())); ++j) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
-  if (failure) std::rethrow_exception(failure);
+    o.recent_weight = p.params["recent_weight"].get<int>();
+    p.params["recent_weight_validation"] = std::move(scores);
+  }
+  p.params["recent_weight"] = o.recent_weight;
+  p.params["recent_weight_auto"] = options.recent_weight == 0;
+
+  std::vector<LayerOutcome> outcomes(trace.layers.size());
+  for_each_layer(
+      trace.layers.size(), jobs,
+      [&](std::size_t l) {
+        const auto& r = trace.layers[l];
+        const auto ts = make_token_sets(r, trace.num_experts, 0, profile_tokens(r.tokens(), profile_fraction),
+                                        o.recent_weight);
+        outcomes[l] = place_layer(ts, o, layer_seed(o, l));
+      },
+      progress);
 
   nlohmann::json bounds = nlohmann::json::array();
   for (auto& out : outcomes) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -16,7 +17,14 @@ namespace occult::place {
 // Tokens of a layer used for profiling: the first round(F * tokens), at least 1.
 std::int64_t profile_tokens(std::int64_t tokens, double profile_fraction);
 
-// Layer `l` is placed from its first profile_tokens(...) tokens with seed derived from (options.seed, l).
+// The weights options.recent_weight = 0 ("auto") chooses from.
+const std::vector<int>& recent_weight_candidates();
+
+// Layer `l` is placed from its first profile_tokens(...) tokens with seed derived from (options.seed, l),
+// the later half of them counting options.recent_weight times (make_token_sets). recent_weight 0 first
+// chooses the weight from recent_weight_candidates() on the profile alone: each layer is placed from the
+// first half of its profile and scored (ct_occult) on the second half, summed over layers; the best wins
+// (params "recent_weight", "recent_weight_validation": candidate -> summed destination devices).
 // Placement::params records the options; Placement::metrics is left empty (see evaluate_split).
 // `progress(done)` is called (serialised) after each layer with the count of layers done. `jobs` > 1
 // places that many layers at a time on threads; the result does not depend on it. Throws InputError on

@@ -60,11 +60,12 @@ fs::path PlaceCli::dir_;
 
 TEST_F(PlaceCli, WritesAPlacementAndPrintsOneJsonDocument) {
   const auto r = occult("place --trace " + path("t16") + " --devices 4 --gpus-per-node 2 --algo metis " +
-                        "--profile-fraction 0.5 --json -o " + path("p.json"));
+                        "--profile-fraction 0.5 --recent-weight auto --json -o " + path("p.json"));
   ASSERT_EQ(r.code, 0);
   const auto doc =
       nlohmann::json::parse(r.out);  // throws (fails the test) unless stdout is one JSON document
   EXPECT_EQ(doc.at("algo"), "metis");
+  EXPECT_TRUE(doc["params"].at("recent_weight_auto").get<bool>());
   EXPECT_TRUE(doc.at("metrics").contains("holdout"));
   EXPECT_LE(doc["metrics"]["profile"]["ct_occult"].get<double>(),
             doc["metrics"]["baseline_contiguous"]["profile"]["ct_occult"].get<double>());
@@ -98,6 +99,8 @@ TEST_F(PlaceCli, BadInputExitsWithCodeTwo) {
   EXPECT_EQ(occult(base + "--devices 5 --algo metis --replicate 3").code, 2);  // 19 slots on 5 devices
   EXPECT_EQ(
       occult("place --trace " + path("missing") + " -o " + path("bad.json") + " -D 4 --algo metis").code, 2);
+  EXPECT_EQ(occult(base + "--devices 4 --algo metis --recent-weight 0").code, 2);  // auto is spelled auto
+  EXPECT_EQ(occult(base + "--devices 4 --algo metis --recent-weight 2x").code, 2);
   EXPECT_EQ(occult(base + "--devices 6 --algo greedy --replicate 2").code, 0);  // 18 slots, 3 per device
 }
 

@@ -18,7 +18,7 @@ namespace {
 using nlohmann::json;
 
 struct PlaceArgs {
-  std::string trace, out, algo;
+  std::string trace, out, algo, recent_weight = "1";
   int devices = 0, gpus_per_node = 1, replicate = 0, restarts = 2, jobs = 1;
   double profile_fraction = 1.0, max_load_ratio = 1.1;
   std::uint64_t seed = 1;
@@ -64,6 +64,20 @@ void print_text(const PlaceArgs& a, const Placement& p) {
   }
 }
 
+int parse_recent_weight(const std::string& s) {
+  if (s == "auto") return 0;
+  std::size_t used = 0;
+  int w = -1;
+  try {
+    w = std::stoi(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != s.size() || w < 1)
+    throw InputError("", 0, "recent-weight", "must be auto or an integer >= 1, got \"" + s + "\"");
+  return w;
+}
+
 void run_place(const PlaceArgs& a) {
   place::PlaceOptions o;
   o.algo = place::parse_algo(a.algo);
@@ -72,6 +86,7 @@ void run_place(const PlaceArgs& a) {
   o.max_load_ratio = a.max_load_ratio;
   o.restarts = a.restarts;
   o.seed = a.seed;
+  o.recent_weight = parse_recent_weight(a.recent_weight);
   const Trace trace = read_trace(a.trace);
   place::validate_options(o, trace.num_experts);  // before any work: bad shapes fail fast
   const std::size_t L = trace.layers.size();
@@ -138,6 +153,12 @@ void add_place_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--restarts", a->restarts,
                   "metis, hierarchical, load-aware: METIS seeds and perturb-and-refine rounds per stage")
+      ->capture_default_str();
+  cmd->add_option("--recent-weight", a->recent_weight,
+                  "W: the later half of each layer's profile tokens counts W times (routing drifts, e.g. "
+                  "prefill -> decode). auto: W from {1, 2, 3, 4, 6, 8} chosen on the profile alone (placed "
+                  "from its first half, scored on its second half, all layers together); costs 6 placements "
+                  "of half the profile more")
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "seed of METIS and of the refinement; same seed, same placement")
       ->capture_default_str();
