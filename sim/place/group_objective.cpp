@@ -14,6 +14,8 @@ GroupObjective::GroupObjective(const TokenSets& tokens, std::vector<int> group_o
     if (g < 0 || g >= groups_) throw std::invalid_argument("GroupObjective: group out of range");
   present_.assign(group_of_.size() * std::size_t(groups_), 0);
   alone_.assign(group_of_.size(), 0);
+  load_.assign(group_of_.size(), 0);
+  for (int v = 0; v < tokens.num_experts; ++v) load_[std::size_t(v)] = std::int32_t(tokens.load(v));
   count_.assign(std::size_t(groups_), 0);
   alone_slot_.assign(tokens.token_experts.size(), 0);
   for (std::int64_t t = 0; t < tokens.tokens(); ++t) add_token(t);

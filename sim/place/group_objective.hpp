@@ -40,9 +40,8 @@ class GroupObjective {
  private:
   // Change of total() from moving v alone to group g, counting tokens that also hold the partner.
   std::int64_t move_bound(int v, int g) const {
-    if (v >= tokens_->num_experts) return 0;
-    const auto n = std::int64_t(tokens_->tokens_of(v).size());
-    return n - present_[std::size_t(v) * std::size_t(groups_) + std::size_t(g)] - alone_[std::size_t(v)];
+    return std::int64_t(load_[std::size_t(v)]) -
+           present_[std::size_t(v) * std::size_t(groups_) + std::size_t(g)] - alone_[std::size_t(v)];
   }
   void add_token(std::int64_t token);
 
@@ -53,6 +52,7 @@ class GroupObjective {
   // present_[v][g]: tokens of v that touch group g. alone_[v]: tokens of v with no other expert in v's group.
   std::vector<std::int32_t> present_;
   std::vector<std::int32_t> alone_;
+  std::vector<std::int32_t> load_;  // tokens of each vertex (0 for replica slots)
   // Parallel to tokens.token_experts: 1 where that slot's expert is the only one of its token in its group.
   std::vector<std::uint8_t> alone_slot_;
   std::vector<std::int32_t> count_;  // scratch: experts of one token per group

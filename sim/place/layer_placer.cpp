@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -35,12 +36,16 @@ struct LayerGraph {
   LayerGraph(const TokenSets& tokens, int vertices) : V(vertices) {
     const auto g = build_coactivation_graph(tokens);
     csr = to_csr(g, kMetisMaxDegree);
-    const auto w = dense_weights(g);
+    auto w = dense_weights(g);
     const auto E = std::size_t(tokens.num_experts);
-    dense.assign(std::size_t(V) * std::size_t(V), 0);
-    for (std::size_t a = 0; a < E; ++a)
-      std::copy(w.begin() + std::ptrdiff_t(a * E), w.begin() + std::ptrdiff_t((a + 1) * E),
-                dense.begin() + std::ptrdiff_t(a * std::size_t(V)));
+    if (std::size_t(V) == E) {
+      dense = std::move(w);
+    } else {
+      dense.assign(std::size_t(V) * std::size_t(V), 0);
+      for (std::size_t a = 0; a < E; ++a)
+        std::copy(w.begin() + std::ptrdiff_t(a * E), w.begin() + std::ptrdiff_t((a + 1) * E),
+                  dense.begin() + std::ptrdiff_t(a * std::size_t(V)));
+    }
     load.assign(std::size_t(V), 0);
     for (std::size_t e = 0; e < E; ++e) load[e] = g[e].load;
   }
@@ -99,12 +104,14 @@ std::pair<std::int64_t, std::int64_t> quality(const GroupObjective& obj, const S
 // from the best one (iterated local search). Returns the best assignment seen.
 std::vector<int> best_refined(const TokenSets& tokens, int groups, const SwapRules& rules,
                               const std::vector<std::vector<int>>& starts, std::uint64_t seed, int rounds) {
-  std::vector<int> best;
+  // The best state is kept whole: a perturbation round starts from a copy, which is much cheaper than
+  // recounting every token.
+  std::optional<GroupObjective> best;
   std::pair<std::int64_t, std::int64_t> best_q{};
-  auto consider = [&](const GroupObjective& obj) {
+  auto consider = [&](GroupObjective&& obj) {
     const auto q = quality(obj, rules);
-    if (best.empty() || q < best_q) {
-      best = obj.group_of();
+    if (!best || q < best_q) {
+      best = std::move(obj);
       best_q = q;
     }
   };
@@ -114,17 +121,17 @@ std::vector<int> best_refined(const TokenSets& tokens, int groups, const SwapRul
     GroupObjective obj(tokens, starts[i], groups);
     repair_load(obj, rules);
     refine_by_swaps(obj, rules, mix(seed, i));
-    consider(obj);
+    consider(std::move(obj));
   }
-  const int kicks = std::max(2, int(best.size()) / (4 * std::max(groups, 1)) + 1);
+  const int kicks = std::max(2, best->vertices() / (4 * std::max(groups, 1)) + 1);
   for (int r = 0; r < rounds; ++r) {
-    GroupObjective obj(tokens, best, groups);
+    GroupObjective obj = *best;
     perturb(obj, rules, mix(seed, 1000 + std::uint64_t(r)), kicks);
     repair_load(obj, rules);
     refine_by_swaps(obj, rules, mix(seed, 2000 + std::uint64_t(r)));
-    consider(obj);
+    consider(std::move(obj));
   }
-  return best;
+  return best->group_of();
 }
 
 std::vector<std::vector<int>> metis_starts(const LayerGraph& lg, int parts, const PlaceOptions& o,
