@@ -116,6 +116,10 @@ Communicator::~Communicator() {
   if (stream_) (void)cudaStreamDestroy(stream_);
 }
 
+void Communicator::quiesce() noexcept {
+  if (comm_ && (boot_.peer_failed() || !drain())) abort();
+}
+
 bool Communicator::drain() noexcept {
   auto t0 = Clock::now();
   for (;;) {
@@ -134,7 +138,7 @@ void Communicator::abort() noexcept {
 void Communicator::fail(const std::string& why) {
   abort();
   std::ostringstream os;
-  os << "rank " << rank_ << " (GPU " << device_ << "): " << why;
+  os << "rank " << rank_ << " (GPU " << device_ << "): " << why << "; communicator aborted";
   throw GpuError(os.str());
 }
 
@@ -150,7 +154,7 @@ void Communicator::settle(const char* what) {
     }
     if (seconds_since(t0) > timeout_s_) {
       fail(std::string(what) + " did not complete within " + std::to_string(timeout_s_) +
-           " s (a peer is missing or stopped); communicator aborted");
+           " s (a peer is missing or stopped)");
     }
     std::this_thread::yield();
   }
@@ -206,9 +210,11 @@ void Communicator::alltoallv(std::initializer_list<Part> parts) {
 void Communicator::wait() {
   auto t0 = Clock::now();
   for (;;) {
-    cudaError_t q = cudaStreamQuery(stream_);
+    const cudaError_t q = cudaStreamQuery(stream_);
     if (q == cudaSuccess) return;
-    if (q != cudaErrorNotReady) OCCULT_CUDA(q);
+    if (q != cudaErrorNotReady)
+      fail(std::string("GPU error while waiting: ") + cudaGetErrorName(q) + " (" + cudaGetErrorString(q) +
+           ")");
     ncclResult_t st = ncclSuccess;
     if (comm_) {
       OCCULT_NCCL(ncclCommGetAsyncError(comm_, &st));
@@ -217,10 +223,10 @@ void Communicator::wait() {
              ncclGetLastError(comm_) + ")");
       }
     }
-    if (boot_.peer_failed()) fail("another rank failed while this one waited; communicator aborted");
+    if (boot_.peer_failed()) fail("another rank failed while this one waited");
     if (seconds_since(t0) > timeout_s_) {
       fail("GPU work did not finish within " + std::to_string(timeout_s_) +
-           " s (a peer stopped, or ranks disagree on the exchange); communicator aborted");
+           " s (a peer stopped, or ranks disagree on the exchange)");
     }
     std::this_thread::yield();
   }

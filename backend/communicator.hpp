@@ -59,6 +59,10 @@ class Communicator {
   void wait();
   // Aborts the communicator now (peers see an error instead of waiting forever).
   void abort() noexcept;
+  // Before buffers that queued exchanges use are freed: waits for the stream up to the timeout and
+  // aborts the communicator if it does not drain or a peer rank has failed. cudaFree waits for the
+  // whole device, so freeing under an exchange stuck on a departed peer would hang the process.
+  void quiesce() noexcept;
 
  private:
   void settle(const char* what);  // polls a non-blocking NCCL call to completion

@@ -140,10 +140,12 @@ MoeLayerRank::MoeLayerRank(Communicator& comm, const LayerOptions& opt, const La
   rows_in_ = Exchange::from_rows(in_rows, h * sizeof(Bf16));
   meta_out_ = Exchange::from_rows(out_rows, std::size_t(slots_) * 4);
   meta_in_ = Exchange::from_rows(in_rows, std::size_t(slots_) * 4);
-  // One count per remote peer; a rank's count to itself stays where the layout wrote it.
-  std::vector<std::int64_t> one_per_peer(std::size_t(D), 1);
-  one_per_peer[std::size_t(r)] = 0;
-  counts_xchg_ = Exchange::from_rows(one_per_peer, sizeof(std::int32_t));
+  // counts[q] goes to peer q and peer q's count lands at counts[D + q]: one int per remote peer at a
+  // fixed place; a rank's count to itself stays where the layout wrote it.
+  for (int q = 0; q < D; ++q) {
+    counts_xchg_.offset.push_back(std::size_t(q) * sizeof(std::int32_t));
+    counts_xchg_.bytes.push_back(q == r ? 0 : sizeof(std::int32_t));
+  }
 
   cudaStream_t s = comm.stream();
   Buffers& b = *b_;
@@ -239,7 +241,7 @@ MoeLayerRank::MoeLayerRank(Communicator& comm, const LayerOptions& opt, const La
   comm_.wait();
 }
 
-MoeLayerRank::~MoeLayerRank() = default;
+MoeLayerRank::~MoeLayerRank() { comm_.quiesce(); }
 
 WireBytes MoeLayerRank::wire_bytes(Phase p) const {
   const int r = comm_.rank();
@@ -420,6 +422,7 @@ PlainExchange::PlainExchange(Communicator& comm, const CommPlan& plan, std::int6
 }
 
 PlainExchange::~PlainExchange() {
+  comm_.quiesce();
   device_free(send_);
   device_free(recv_);
 }

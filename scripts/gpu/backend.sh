@@ -4,7 +4,8 @@
 # NCCL paths, the PyTorch baseline in the same job, and `occult calibrate`. Everything lands in
 # $OUT: summary.md (the side-by-side tables), h200x2.json (the profile), backend-results.tgz (all
 # JSON and logs). Needs .deps (scripts/gpu/fetch-deps.sh) and .gpu/torch_baseline.py carried along.
-#   bash scripts/gpu/backend.sh [STEP...]
+#   [PATHS="nvlink pcie network"] bash scripts/gpu/backend.sh [STEP...]
+# PATHS limits the a2a and layer runs to some NCCL paths (default: all three).
 # Steps (default: all but sanitizer and bench): tests sanitizer torch a2a layer mpi scenario bench
 # calibrate. The build always runs.
 set -uo pipefail
@@ -51,11 +52,14 @@ fi
 
 run() {  # name, env assignments..., -- occult args...
   local name=$1; shift
+  local path
+  path=$(echo "$name" | cut -d- -f2)
+  case $path in nvlink | pcie | network) [[ " ${PATHS:-nvlink pcie network} " == *" $path "* ]] || return 0 ;; esac
   local envs=()
   while [ "$1" != "--" ]; do envs+=("$1"); shift; done
   shift
   log "gpu-run $name: ${envs[*]} $*"
-  env "${envs[@]}" timeout 300 $O gpu-run "$@" --json >"$R/$name.json" 2>"$R/$name.err"
+  env "${envs[@]}" timeout 150 $O gpu-run "$@" --json >"$R/$name.json" 2>"$R/$name.err"
   echo "$name rc=$?" | tee -a "$R/steps.log"
 }
 P_NV=(NCCL_NVLS_ENABLE=0)
