@@ -117,7 +117,7 @@ Communicator::~Communicator() {
 }
 
 void Communicator::quiesce() noexcept {
-  if (comm_ && (boot_.peer_failed() || !drain())) abort();
+  if (comm_ && !drain()) abort();
 }
 
 bool Communicator::drain() noexcept {
@@ -125,7 +125,7 @@ bool Communicator::drain() noexcept {
   for (;;) {
     const cudaError_t q = cudaStreamQuery(stream_);
     if (q != cudaErrorNotReady) return q == cudaSuccess;
-    if (seconds_since(t0) > timeout_s_) return false;
+    if (boot_.peer_failed() || seconds_since(t0) > timeout_s_) return false;
     std::this_thread::yield();
   }
 }

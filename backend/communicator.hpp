@@ -66,7 +66,8 @@ class Communicator {
 
  private:
   void settle(const char* what);  // polls a non-blocking NCCL call to completion
-  bool drain() noexcept;          // waits for the stream up to the timeout; false if it did not finish
+  // Waits for the stream up to the timeout; false if it did not finish (or a peer rank failed).
+  bool drain() noexcept;
   [[noreturn]] void fail(const std::string& why);
 
   Bootstrap& boot_;
