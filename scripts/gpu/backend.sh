@@ -13,9 +13,10 @@ cd "$(dirname "$0")/../.."
 steps=" ${*:-tests torch a2a layer mpi scenario calibrate} "
 want() { [[ "$steps" == *" $1 "* ]]; }
 OUT=${OUT:-/tmp/occult-backend}
-# Work outside $OUT: only a few files come back from the device machine, so $OUT gets the summary,
-# the profile and one archive of everything.
-W=/tmp/occult-work
+# Work outside $OUT by default: only a few files come back from the device machine, so $OUT gets the
+# summary, the profile and one archive of everything. OCCULT_WORK=$OUT/work keeps every file in $OUT
+# as it is written (a short run cut by its time limit still returns what it measured).
+W=${OCCULT_WORK:-/tmp/occult-work}
 R=$W/backend
 rm -rf "$R" && mkdir -p "$R" "$OUT"
 # NVLink multicast stays off on shared hosts (the device machine's rule); the backend also forces it.
