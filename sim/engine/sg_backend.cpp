@@ -3,6 +3,7 @@
 #include <xbt/log.h>
 #include <simgrid/s4u.hpp>
 
+#include <cstdint>
 #include <stdexcept>
 
 namespace sg4 = simgrid::s4u;
@@ -22,8 +23,42 @@ struct SgBackend::Impl {
   std::vector<sg4::Host*> hosts;
   std::vector<sg4::Link*> links;
   std::vector<sg4::Host*> link_endpoint;  // LinkEndpoint routing: endpoint host of each link
+  std::vector<sg4::Host*> endpoints;      // LinkEndpoint routing: add_endpoint's hosts
   sg4::Host* sink = nullptr;
-  std::vector<sg4::ActivityPtr> acts;
+
+  // The DAG is kept here and a SimGrid activity is only created once all its predecessors have finished:
+  // SimGrid 3.32 registers every activity in its creating actor's list (here the maestro's) and removes
+  // it with a full std::list scan when it finishes, so creating all of them up front costs O(n^2).
+  // Zero-length delays and empty flows never reach SimGrid: they finish when their last predecessor
+  // does, as a zero-length SimGrid activity would.
+  enum class Kind : std::uint8_t { Flow, LinkFlow, EndpointFlow, Delay };
+  struct Node {
+    Kind kind = Kind::Delay;
+    int a = -1, b = -1;  // hosts (Flow), link (LinkFlow), endpoints (EndpointFlow), host (Delay)
+    double amount = 0;   // bytes, or seconds for a delay
+    int pending = 0;     // predecessors not finished yet
+    double start = -1, finish = -1;
+    std::vector<int> succ;
+    sg4::ActivityPtr act;  // while running
+  };
+  std::vector<Node> nodes;
+  std::vector<int> ready;  // finished nodes whose successors are still to be released
+  // Activities that finished: SimGrid still uses one after its completion signal, so it is dropped at the
+  // next signal instead.
+  std::vector<sg4::ActivityPtr> retired;
+  bool draining = false;
+
+  int add(Kind kind, int a, int b, double amount) {
+    Node& n = nodes.emplace_back();
+    n.kind = kind;
+    n.a = a;
+    n.b = b;
+    n.amount = amount;
+    return int(nodes.size()) - 1;
+  }
+  void launch(int id);
+  void finished(int id, double when);
+  void drain();
 };
 
 SgBackend::SgBackend(Routing routing) : impl_(std::make_unique<Impl>()) {
@@ -75,51 +110,117 @@ void SgBackend::add_route(int src, int dst, const std::vector<int>& links) {
                          nullptr, r, false);
 }
 
-void SgBackend::seal() { impl_->zone->seal(); }
-
-int SgBackend::flow(int src, int dst, double bytes) {
-  auto c = sg4::Comm::sendto_init(impl_->hosts[src], impl_->hosts[dst]);
-  c->set_payload_size(static_cast<std::uint64_t>(bytes + 0.5));
-  impl_->acts.push_back(c);
-  return int(impl_->acts.size()) - 1;
+void SgBackend::seal() {
+  if (impl_->routing == Routing::PerHostPair) impl_->zone->seal();
 }
 
-int SgBackend::link_flow(int link, double bytes) {
-  auto c = sg4::Comm::sendto_init(impl_->link_endpoint[link], impl_->sink);
-  c->set_payload_size(static_cast<std::uint64_t>(bytes + 0.5));
-  impl_->acts.push_back(c);
-  return int(impl_->acts.size()) - 1;
+int SgBackend::add_endpoint(const std::vector<int>& up, const std::vector<int>& down) {
+  auto to_route = [&](const std::vector<int>& ids) {
+    std::vector<sg4::LinkInRoute> r;
+    r.reserve(ids.size());
+    for (int id : ids) r.emplace_back(impl_->links[id]);
+    return r;
+  };
+  sg4::Host* h = impl_->zone->create_host("ep" + std::to_string(impl_->endpoints.size()), kHostSpeed)->seal();
+  impl_->zone->add_route(h->get_netpoint(), nullptr, nullptr, nullptr, to_route(up), false);
+  impl_->zone->add_route(nullptr, h->get_netpoint(), nullptr, nullptr, to_route(down), false);
+  impl_->endpoints.push_back(h);
+  return int(impl_->endpoints.size()) - 1;
 }
 
-int SgBackend::delay(int host, double seconds) {
-  auto e = sg4::Exec::init();
-  e->set_host(impl_->hosts[host]);
-  e->set_flops_amount(seconds > 0 ? seconds * kRate : 0.0);
-  e->set_bound(kRate);
-  impl_->acts.push_back(e);
-  return int(impl_->acts.size()) - 1;
+int SgBackend::flow(int src, int dst, double bytes) { return impl_->add(Impl::Kind::Flow, src, dst, bytes); }
+
+int SgBackend::link_flow(int link, double bytes) { return impl_->add(Impl::Kind::LinkFlow, link, -1, bytes); }
+
+int SgBackend::endpoint_flow(int from, int to, double bytes) {
+  return impl_->add(Impl::Kind::EndpointFlow, from, to, bytes);
 }
+
+int SgBackend::delay(int host, double seconds) { return impl_->add(Impl::Kind::Delay, host, -1, seconds); }
 
 void SgBackend::depends(int after, int before) {
-  // add_successor is only public on the typed activity classes.
-  sg4::Activity* b = impl_->acts[before].get();
-  if (auto* c = dynamic_cast<sg4::Comm*>(b))
-    c->add_successor(impl_->acts[after]);
-  else
-    static_cast<sg4::Exec*>(b)->add_successor(impl_->acts[after]);
+  impl_->nodes[before].succ.push_back(after);
+  ++impl_->nodes[after].pending;
+}
+
+void SgBackend::Impl::launch(int id) {
+  Node& n = nodes[id];
+  n.start = sg4::Engine::get_clock();
+  const auto bytes = static_cast<std::uint64_t>(n.amount + 0.5);
+  sg4::ActivityPtr act;
+  switch (n.kind) {
+    case Kind::Delay:
+      if (n.amount > 0) {
+        auto e = sg4::Exec::init();
+        e->set_host(hosts[n.a]);
+        e->set_flops_amount(n.amount * kRate);
+        e->set_bound(kRate);
+        act = e;
+      }
+      break;
+    case Kind::Flow:
+      if (bytes > 0) act = sg4::Comm::sendto_init(hosts[n.a], hosts[n.b])->set_payload_size(bytes);
+      break;
+    case Kind::LinkFlow:
+      if (bytes > 0) act = sg4::Comm::sendto_init(link_endpoint[n.a], sink)->set_payload_size(bytes);
+      break;
+    case Kind::EndpointFlow:
+      if (bytes > 0) act = sg4::Comm::sendto_init(endpoints[n.a], endpoints[n.b])->set_payload_size(bytes);
+      break;
+  }
+  if (!act) {
+    finished(id, n.start);
+    return;
+  }
+  act->set_data(&n);
+  n.act = act;
+  act->vetoable_start();
+}
+
+void SgBackend::Impl::finished(int id, double when) {
+  nodes[id].finish = when;
+  if (!draining) retired.clear();
+  if (nodes[id].act) retired.push_back(std::move(nodes[id].act));
+  ready.push_back(id);
+  drain();
+}
+
+// Releases successors; launching one may finish it at once (and re-enter through finished()), so the
+// outermost call owns the loop.
+void SgBackend::Impl::drain() {
+  if (draining) return;
+  draining = true;
+  while (!ready.empty()) {
+    const int id = ready.back();
+    ready.pop_back();
+    for (int s : nodes[id].succ)
+      if (--nodes[s].pending == 0) launch(s);
+  }
+  draining = false;
 }
 
 double SgBackend::run() {
-  for (auto& a : impl_->acts) a->vetoable_start();
-  impl_->engine->run();
-  for (auto& a : impl_->acts)
-    if (a->get_state() != sg4::Activity::State::FINISHED)
+  Impl& m = *impl_;
+  if (m.routing == Routing::LinkEndpoint) m.zone->seal();
+  Impl* self = &m;
+  sg4::Activity::on_completion_cb([self](const sg4::Activity& a) {
+    auto* n = a.get_data<Impl::Node>();
+    if (n == nullptr || a.get_state() != sg4::Activity::State::FINISHED) return;
+    self->finished(int(n - self->nodes.data()), a.get_finish_time());
+  });
+  std::vector<int> roots;  // collected first: launching a root may make later nodes ready
+  for (int id = 0; id < int(m.nodes.size()); ++id)
+    if (m.nodes[id].pending == 0) roots.push_back(id);
+  for (int id : roots) m.launch(id);
+  m.engine->run();
+  for (const auto& n : m.nodes)
+    if (n.finish < 0)
       throw std::logic_error("simulation ended with an unfinished activity (dependency cycle?)");
   return sg4::Engine::get_clock();
 }
 
-double SgBackend::start_time(int a) const { return impl_->acts[a]->get_start_time(); }
-double SgBackend::finish_time(int a) const { return impl_->acts[a]->get_finish_time(); }
-std::size_t SgBackend::activities() const { return impl_->acts.size(); }
+double SgBackend::start_time(int a) const { return impl_->nodes[a].start; }
+double SgBackend::finish_time(int a) const { return impl_->nodes[a].finish; }
+std::size_t SgBackend::activities() const { return impl_->nodes.size(); }
 
 }  // namespace occult

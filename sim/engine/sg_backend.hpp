@@ -27,11 +27,18 @@ class SgBackend {
   void seal();
 
   // Activities (after seal()). A flow moves bytes; a delay takes a fixed time on a host and never slows
-  // other activities down (a join is a zero-length delay).
+  // other activities down (a join is a zero-length delay). The handles name nodes of a DAG kept here:
+  // SimGrid activities are created only when their predecessors have finished, and zero-length ones
+  // never reach SimGrid (see sg_backend.cpp for why), so dependencies cost O(1) each at any fan-out.
   int flow(int src_host, int dst_host, double bytes);  // PerHostPair
   int link_flow(int link, double bytes);               // LinkEndpoint: the bytes cross that one link
+  // LinkEndpoint: an extra endpoint whose route as a sender is `up` and as a receiver is `down` (a star
+  // zone: a flow from A to B crosses A's up links, then B's down links). Allowed until run(): in this
+  // mode seal() is deferred to run(), because group flows (comm_step) create endpoints as they go.
+  int add_endpoint(const std::vector<int>& up, const std::vector<int>& down);
+  int endpoint_flow(int from_endpoint, int to_endpoint, double bytes);
   int delay(int host, double seconds);
-  void depends(int after, int before);  // `after` starts once `before` has finished
+  void depends(int after, int before);  // `after` starts once `before` has finished (no duplicates check)
 
   double run();  // starts everything, runs to completion, returns the simulated makespan
   double start_time(int activity) const;
