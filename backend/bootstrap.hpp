@@ -23,6 +23,9 @@ class Bootstrap {
   // True once another rank of this run has failed (threads: its exception; MPI learns of a failed
   // rank from mpirun, which ends the job), so a wait on the GPU can stop early instead of timing out.
   virtual bool peer_failed() const { return false; }
+  // Called by a communicator released while an exception unwinds this rank: the failure counts from
+  // now, before its consequences (a peer's NCCL error) can be mistaken for the cause.
+  virtual void failing() noexcept {}
 
   template <class T>
   std::vector<T> allgather_value(const T& v) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <optional>
 #include <sstream>
 #include <thread>
@@ -91,6 +92,7 @@ Communicator::Communicator(Bootstrap& boot, int device, double timeout_s)
 }
 
 Communicator::~Communicator() {
+  if (std::uncaught_exceptions() > 0) boot_.failing();
   if (comm_) {
     // Blocking finalize/destroy could wait on a peer forever; a blocking communicator whose stream
     // has drained is released with abort (what PyTorch does). Non-blocking: finalize under the
@@ -117,6 +119,7 @@ Communicator::~Communicator() {
 }
 
 void Communicator::quiesce() noexcept {
+  if (std::uncaught_exceptions() > 0) boot_.failing();
   if (comm_ && !drain()) abort();
 }
 

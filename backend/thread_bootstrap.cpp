@@ -20,8 +20,12 @@ struct PeerFailed : GpuError {
 };
 
 struct Shared {
-  explicit Shared(int n) : ranks(n) {}
+  explicit Shared(int n) : ranks(n), reserved(std::size_t(n), -1) {}
   int ranks;
+  // The order in which ranks failed: taken when the failure shows (a rank's communicator released
+  // while an exception unwinds), before its consequences reach the peers.
+  std::atomic<long> next{0};
+  std::vector<long> reserved;  // per rank, written by its own thread only
   std::mutex m;
   std::condition_variable cv;
   int arrived = 0;
@@ -57,6 +61,10 @@ class ThreadBootstrap final : public Bootstrap {
   int local_rank() const override { return rank_; }
   const char* kind() const override { return "threads"; }
   bool peer_failed() const override { return s_.failed.load(); }
+  void failing() noexcept override {
+    if (s_.reserved[std::size_t(rank_)] < 0) s_.reserved[std::size_t(rank_)] = s_.next++;
+    s_.fail();
+  }
   void barrier() override { s_.barrier(); }
 
   void broadcast(void* data, std::size_t bytes, int root) override {
@@ -101,19 +109,22 @@ void run_on_threads(int ranks, const std::function<void(Bootstrap&)>& body) {
     bool follower = false;
   };
   std::vector<Failure> failures(static_cast<std::size_t>(ranks));
-  std::atomic<long> next{0};
   std::vector<std::thread> threads;
   threads.reserve(std::size_t(ranks));
   for (int r = 0; r < ranks; ++r) {
     threads.emplace_back([&, r] {
       Failure& f = failures[std::size_t(r)];
+      auto order = [&] {
+        const long o = shared.reserved[std::size_t(r)];
+        return o >= 0 ? o : shared.next++;
+      };
       try {
         ThreadBootstrap b(shared, r);
         body(b);
       } catch (const PeerFailed&) {
-        f = {std::current_exception(), next++, true};
+        f = {std::current_exception(), order(), true};
       } catch (...) {
-        f = {std::current_exception(), next++, false};
+        f = {std::current_exception(), order(), false};
         shared.fail();
       }
     });
