@@ -1,0 +1,222 @@
+// Expert FFN backward, side by side in one run: the tensor-core paths (cuBLAS grouped, cuBLAS per
+// expert) and the fp32 SIMT baseline, next to the forward (expert_ffn_forward) of the same problem,
+// so that "backward / forward" is read off one line. Shapes: OLMoE (h 2048, f 1024), Qwen1.5-MoE
+// (2048, 1408), DeepSeek-V3 (7168, 2048); L local experts with r pairs each; standard rows (one
+// expert per row) or occult rows read by 4 local experts. The SIMT path only runs where it takes
+// under a second per call.
+//   occult_bench_gpu --benchmark_filter='^bwd/' --benchmark_counters_tabular=true
+// Counters: *_us are the mean wall time of one call of that path (cudaEvent, the host round trip
+// for the expert counts included); Time, TFLOPs and bwd_over_fwd are the default path
+// (kDefaultBackwardPath, tc_auto), TFLOPs at 16 h f per pair (the eight GEMMs it runs: gate/up
+// recompute, the down GEMM's input gradient, three weight gradients, two for dX); simt_over_bwd is
+// the speedup over the SIMT baseline.
+#include <benchmark/benchmark.h>
+#include <cublas_v2.h>
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/expert_ffn_backward.hpp"
+#include "kernels/moe_kernels.hpp"
+
+namespace occult::kernels {
+namespace {
+
+void ok(cudaError_t e) {
+  if (e != cudaSuccess) throw CudaError(cudaGetErrorString(e));
+}
+
+// Deterministic pseudo-random bf16 in [-scale, scale] (hash of the index; never all zeros).
+__global__ void fill_random(__nv_bfloat16* p, std::size_t n, float scale, unsigned seed) {
+  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n;
+       i += std::size_t(gridDim.x) * blockDim.x) {
+    unsigned h = unsigned(i) * 2654435761u ^ seed;
+    h ^= h >> 15;
+    h *= 2246822519u;
+    h ^= h >> 13;
+    p[i] = __float2bfloat16(scale * (float(h & 0xffff) / 32768.0f - 1.0f));
+  }
+}
+
+template <class T>
+struct Dev {
+  T* p = nullptr;
+  explicit Dev(std::size_t n) {
+    ok(cudaMalloc(reinterpret_cast<void**>(&p), std::max<std::size_t>(n, 1) * sizeof(T)));
+  }
+  ~Dev() { cudaFree(p); }
+  Dev(const Dev&) = delete;
+  Dev& operator=(const Dev&) = delete;
+};
+
+struct Shape {
+  const char* name;
+  int hidden, ffn;
+};
+constexpr Shape kShapes[] = {{"olmoe", 2048, 1024}, {"qwen15", 2048, 1408}, {"dsv3", 7168, 2048}};
+
+struct Problem {
+  RecvView recv;
+  ExpertWeights w;
+  ExpertGrads grads;
+  Bf16 *d_out = nullptr, *fwd_out = nullptr;
+  std::vector<std::unique_ptr<Dev<Bf16>>> bf;
+  std::vector<std::unique_ptr<Dev<float>>> f32;
+  std::unique_ptr<Dev<std::int32_t>> expert;
+  std::unique_ptr<Dev<char>> ws;
+  Bf16* bf16(std::size_t n, float scale, unsigned seed) {
+    bf.push_back(std::make_unique<Dev<Bf16>>(n));
+    fill_random<<<1024, 256>>>(reinterpret_cast<__nv_bfloat16*>(bf.back()->p), n, scale, seed);
+    ok(cudaGetLastError());
+    return bf.back()->p;
+  }
+  float* fp32(std::size_t n) {
+    f32.push_back(std::make_unique<Dev<float>>(n));
+    return f32.back()->p;
+  }
+};
+
+// Every local expert gets exactly `per_expert` pairs; row r, slot j reads expert (perm(r) + j * L /
+// slots) % L, so the slots of a row are distinct experts.
+std::unique_ptr<Problem> make_problem(const Shape& s, int L, int per_expert, int slots) {
+  auto p = std::make_unique<Problem>();
+  const std::int64_t rows = std::int64_t(L) * per_expert / slots;
+  const std::size_t h = std::size_t(s.hidden), f = std::size_t(s.ffn), fh = f * h * std::size_t(L);
+  const Bf16* x = p->bf16(std::size_t(rows) * h, 1.0f, 1);
+  p->d_out = p->bf16(std::size_t(rows) * h, 1.0f, 5);
+  p->fwd_out = p->bf16(std::size_t(rows) * h, 1.0f, 6);
+  p->w =
+      ExpertWeights{p->bf16(fh, 0.05f, 2), p->bf16(fh, 0.05f, 3), p->bf16(fh, 0.05f, 4), L, s.hidden, s.ffn};
+  std::vector<std::int32_t> ex(std::size_t(rows * slots));
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (int j = 0; j < slots; ++j)
+      ex[std::size_t(r * slots + j)] = std::int32_t((std::uint64_t(r) * 2654435761u % std::uint64_t(rows) +
+                                                     std::uint64_t(j) * std::uint64_t(L / slots)) %
+                                                    std::uint64_t(L));
+  p->expert = std::make_unique<Dev<std::int32_t>>(ex.size());
+  ok(cudaMemcpy(p->expert->p, ex.data(), ex.size() * sizeof(std::int32_t), cudaMemcpyHostToDevice));
+  float* weight = p->fp32(ex.size());
+  const std::vector<float> wt(ex.size(), 1.0f / float(slots));
+  ok(cudaMemcpy(weight, wt.data(), wt.size() * sizeof(float), cudaMemcpyHostToDevice));
+  p->recv = RecvView{x, p->expert->p, weight, rows, slots};
+  p->grads = ExpertGrads{p->bf16(std::size_t(rows) * h, 1.0f, 7), p->fp32(ex.size()), p->fp32(fh),
+                         p->fp32(fh), p->fp32(fh)};
+  std::size_t ws = expert_ffn_workspace_bytes(p->recv, p->w);
+  for (BackwardPath path : {BackwardPath::TensorCoreGrouped, BackwardPath::TensorCorePerExpert,
+                            BackwardPath::Simt})  // Auto: one of the first two
+    ws = std::max(ws, expert_ffn_backward_workspace_bytes(p->recv, p->w, path));
+  p->ws = std::make_unique<Dev<char>>(ws);
+  ok(cudaDeviceSynchronize());
+  return p;
+}
+
+class Timer {
+ public:
+  Timer() {
+    ok(cudaEventCreate(&a_));
+    ok(cudaEventCreate(&b_));
+  }
+  ~Timer() {
+    cudaEventDestroy(a_);
+    cudaEventDestroy(b_);
+  }
+  Timer(const Timer&) = delete;
+  Timer& operator=(const Timer&) = delete;
+  template <class F>
+  double seconds(F&& run) {
+    ok(cudaEventRecord(a_));
+    run();
+    ok(cudaEventRecord(b_));
+    ok(cudaEventSynchronize(b_));
+    float ms = 0;
+    ok(cudaEventElapsedTime(&ms, a_, b_));
+    return ms * 1e-3;
+  }
+
+ private:
+  cudaEvent_t a_ = nullptr, b_ = nullptr;
+};
+
+void bm_backward(benchmark::State& state, Shape shape, int L, int per_expert, int slots, bool with_simt) {
+  static cublasHandle_t handle = [] {
+    cublasHandle_t h = nullptr;
+    if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) throw CudaError("cublasCreate");
+    return h;
+  }();
+  const auto p = make_problem(shape, L, per_expert, slots);
+  std::vector<BackwardPath> paths{BackwardPath::TensorCoreAuto, BackwardPath::TensorCoreGrouped,
+                                  BackwardPath::TensorCorePerExpert};
+  if (with_simt) paths.push_back(BackwardPath::Simt);
+  const auto run = [&](BackwardPath path) {
+    expert_ffn_backward(handle, path, p->recv, p->w, p->d_out, p->grads, p->ws->p, nullptr);
+  };
+  const auto fwd = [&] { expert_ffn_forward(p->recv, p->w, p->fwd_out, p->ws->p, nullptr); };
+  fwd();  // warm-up: cuBLAS heuristics, lazy module loading
+  // A path the library refuses (a cuBLAS status) is reported and left out, not fatal to the run.
+  std::vector<BackwardPath> working;
+  for (BackwardPath path : paths) try {
+      run(path);
+      working.push_back(path);
+    } catch (const CudaError& e) {
+      std::fprintf(stderr, "%s: %s\n", backward_path_name(path), e.what());
+      ok(cudaGetLastError());
+    }
+  ok(cudaDeviceSynchronize());
+  if (working.empty()) return state.SkipWithError("no backward path ran");
+  Timer t;
+  std::map<BackwardPath, double> total;
+  double fwd_total = 0;
+  for (auto _ : state) {
+    fwd_total += t.seconds(fwd);
+    double def = 0;
+    for (BackwardPath path : working) {
+      const double sec = t.seconds([&] { run(path); });
+      total[path] += sec;
+      if (path == kDefaultBackwardPath) def = sec;
+    }
+    state.SetIterationTime(def);
+  }
+  const double n = double(state.iterations()), pairs = double(L) * per_expert, f = fwd_total / n;
+  for (BackwardPath path : working)
+    state.counters[std::string(backward_path_name(path)) + "_us"] = total[path] / n * 1e6;
+  const double def = total[kDefaultBackwardPath] / n;
+  state.counters["fwd_us"] = f * 1e6;
+  state.counters["TFLOPs"] = 16.0 * pairs * shape.hidden * shape.ffn / def * 1e-12;
+  state.counters["bwd_over_fwd"] = def / f;
+  if (total.count(BackwardPath::Simt)) state.counters["simt_over_bwd"] = total[BackwardPath::Simt] / n / def;
+}
+
+void register_all() {
+  const std::string mode[] = {"", "standard", "", "", "occult4"};
+  const auto add = [&](const Shape& s, int L, int per_expert, int slots, bool simt) {
+    const std::string name = std::string("bwd/") + s.name + "/L:" + std::to_string(L) +
+                             "/rpe:" + std::to_string(per_expert) + "/" + mode[slots];
+    benchmark::RegisterBenchmark(name.c_str(), bm_backward, s, L, per_expert, slots, simt)
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond)
+        ->Iterations(simt ? 3 : 10);
+  };
+  const Shape &olmoe = kShapes[0], &qwen = kShapes[1], &dsv3 = kShapes[2];
+  // OLMoE on 2 GPUs: 32 local experts, 4096 tokens x top-8 x 2 GPUs / 2 = 1024 pairs per expert
+  // (128 tokens per GPU: 32).
+  add(olmoe, 32, 1024, 1, true);
+  add(olmoe, 32, 1024, 4, false);
+  add(olmoe, 32, 32, 1, true);
+  add(olmoe, 8, 64, 1, true);
+  add(olmoe, 8, 256, 1, true);
+  add(olmoe, 8, 4096, 1, false);
+  add(qwen, 8, 256, 1, false);
+  add(qwen, 8, 4096, 1, false);
+  add(dsv3, 8, 256, 1, false);
+  add(dsv3, 8, 4096, 1, false);
+}
+
+const bool registered = (register_all(), true);
+
+}  // namespace
+}  // namespace occult::kernels

@@ -1,0 +1,217 @@
+// The expert FFN backward on the GPU against the fp32 CPU reference (ref::expert_ffn_backward), on
+// every path (tensor-core grouped, tensor-core per expert, SIMT) and through the plain API: random
+// inputs (never zeros), outputs poisoned first, slots (top-k reaching a device) 1 to 8, 8 to 256
+// local experts with idle ones and dropped slots, 1 to 16K rows, the OLMoE expert shape.
+#include <gtest/gtest.h>
+
+#include <cublas_v2.h>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <tuple>
+
+#include "kernels/expert_ffn_backward.hpp"
+#include "kernels/moe_kernels.hpp"
+#include "kernels/ref/synthetic.hpp"
+#include "sim/core/error.hpp"
+#include "tests/gpu/kernel_test_support.hpp"
+
+namespace occult::kernels::testing {
+namespace {
+
+constexpr double kTol = 1e-2;  // relative Frobenius error, bf16 operands and fp32 accumulation
+
+constexpr BackwardPath kPaths[] = {BackwardPath::TensorCoreGrouped, BackwardPath::TensorCorePerExpert,
+                                   BackwardPath::TensorCoreAuto, BackwardPath::Simt};
+
+struct Case {
+  std::int64_t rows = 0;
+  int slots = 1, experts = 1, hidden = 64, ffn = 64;
+  std::uint64_t seed = 1;
+};
+
+// Received rows of one device: each row reads `slots` distinct local experts, some slots dropped
+// (-1) and the last quarter of the experts idle (plus expert 0 when there are at least 8).
+struct Received {
+  std::vector<std::int32_t> expert;
+  std::vector<float> weight, x, dy;
+  ref::Experts w;
+};
+
+Received make_received(const Case& c) {
+  Received r;
+  const std::size_t n = std::size_t(c.rows) * std::size_t(c.slots);
+  r.expert.assign(n, -1);
+  r.weight.assign(n, 0.0f);
+  const auto u = ref::random_bf16(n + std::size_t(c.rows), 1.0f, c.seed);
+  const int lo = c.experts >= 8 ? 1 : 0, busy = std::max(1, c.experts - c.experts / 4 - lo);
+  for (std::int64_t row = 0; row < c.rows; ++row) {
+    const int first = int(std::abs(u[std::size_t(c.rows) * std::size_t(c.slots) + std::size_t(row)]) * 1e4f);
+    for (int s = 0; s < c.slots; ++s) {
+      const std::size_t i = std::size_t(row) * std::size_t(c.slots) + std::size_t(s);
+      if (s >= busy || (s > 0 && u[i] > 0.6f)) continue;  // dropped slot (distinct experts per row)
+      r.expert[i] = lo + (first + s) % busy;
+      r.weight[i] = 0.2f + 0.5f * std::abs(u[i]);
+    }
+  }
+  const std::size_t fh = std::size_t(c.experts) * std::size_t(c.hidden) * std::size_t(c.ffn);
+  const float s_in = 2.0f / std::sqrt(float(c.hidden)), s_out = 2.0f / std::sqrt(float(c.ffn));
+  r.w = ref::Experts{ref::random_bf16(fh, s_in, c.seed + 1),
+                     ref::random_bf16(fh, s_in, c.seed + 2),
+                     ref::random_bf16(fh, s_out, c.seed + 3),
+                     c.experts,
+                     c.hidden,
+                     c.ffn};
+  r.x = ref::random_bf16(std::size_t(c.rows) * std::size_t(c.hidden), 1.0f, c.seed + 4);
+  r.dy = ref::random_bf16(std::size_t(c.rows) * std::size_t(c.hidden), 1.0f, c.seed + 5);
+  return r;
+}
+
+class Cublas {
+ public:
+  Cublas() {
+    if (cublasCreate(&h_) != CUBLAS_STATUS_SUCCESS) throw std::runtime_error("cublasCreate failed");
+  }
+  ~Cublas() { cublasDestroy(h_); }
+  Cublas(const Cublas&) = delete;
+  Cublas& operator=(const Cublas&) = delete;
+  cublasHandle_t get() const { return h_; }
+
+ private:
+  cublasHandle_t h_ = nullptr;
+};
+
+// Runs one path (or the plain API when `path` is null) and compares all five outputs.
+void check_backward(const Case& c, const BackwardPath* path, cublasHandle_t handle) {
+  SCOPED_TRACE("path=" + std::string(path ? backward_path_name(*path) : "default") +
+               " rows=" + std::to_string(c.rows) + " slots=" + std::to_string(c.slots) + " experts=" +
+               std::to_string(c.experts) + " h=" + std::to_string(c.hidden) + " f=" + std::to_string(c.ffn));
+  const Received r = make_received(c);
+  DeviceBuffer<std::uint16_t> xd(to_bf16(r.x)), dyd(to_bf16(r.dy)), gate(to_bf16(r.w.gate)),
+      up(to_bf16(r.w.up)), down(to_bf16(r.w.down));
+  DeviceBuffer<std::int32_t> exd(r.expert);
+  DeviceBuffer<float> wtd(r.weight);
+  const RecvView recv{xd.get(), exd.get(), wtd.get(), c.rows, c.slots};
+  const ExpertWeights ew{gate.get(), up.get(), down.get(), c.experts, c.hidden, c.ffn};
+  DeviceBuffer<std::uint16_t> d_rows(std::size_t(c.rows) * std::size_t(c.hidden));
+  DeviceBuffer<float> d_w(r.expert.size()), d_gate(r.w.gate.size()), d_up(r.w.up.size()),
+      d_down(r.w.down.size());
+  const ExpertGrads grads{d_rows.get(), d_w.get(), d_gate.get(), d_up.get(), d_down.get()};
+  if (path) {
+    DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew, *path));
+    expert_ffn_backward(handle, *path, recv, ew, dyd.get(), grads, ws.get(), nullptr);
+    cuda_ok(cudaDeviceSynchronize(), "backward");
+  } else {
+    DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew));
+    expert_ffn_backward(recv, ew, dyd.get(), grads, ws.get(), nullptr);
+    cuda_ok(cudaDeviceSynchronize(), "backward");
+  }
+  const ref::ExpertGrads want =
+      ref::expert_ffn_backward(ref::Packed{r.x, r.expert, r.weight, c.slots}, c.rows, r.w, r.dy);
+  double worst = 0;
+  const char* worst_name = "";
+  for (auto [got, ref_v, name] : {std::tuple{from_bf16(d_rows.download()), want.d_rows, "d_rows"},
+                                  {d_w.download(), want.d_weight, "d_weight"},
+                                  {d_gate.download(), want.d_gate, "d_gate"},
+                                  {d_up.download(), want.d_up, "d_up"},
+                                  {d_down.download(), want.d_down, "d_down"}}) {
+    ASSERT_TRUE(all_finite(got)) << name;  // every element written (buffers start as NaN)
+    const double err = ref::rel_frobenius(got, ref_v);
+    EXPECT_LT(err, kTol) << name;
+    if (err > worst) worst = err, worst_name = name;
+  }
+  std::printf("  %s rows=%lld slots=%d experts=%d h=%d f=%d: worst rel. Frobenius error %.2e (%s)\n",
+              path ? backward_path_name(*path) : "default", static_cast<long long>(c.rows), c.slots,
+              c.experts, c.hidden, c.ffn, worst, worst_name);
+  // Idle experts (no pair) must get exactly zero weight gradients, not merely small ones.
+  const std::size_t fh = std::size_t(c.hidden) * std::size_t(c.ffn);
+  const auto dg = d_gate.download();
+  for (int e = 0; e < c.experts; ++e) {
+    bool used = false;
+    for (std::int32_t x : r.expert) used = used || x == e;
+    if (used) continue;
+    for (std::size_t i = 0; i < fh; ++i) ASSERT_EQ(dg[std::size_t(e) * fh + i], 0.0f) << "idle expert " << e;
+  }
+}
+
+class GpuBackwardPath : public ::testing::TestWithParam<BackwardPath> {
+ protected:
+  void check(const Case& c) {
+    const BackwardPath path = GetParam();
+    check_backward(c, &path, cublas_.get());
+  }
+  Cublas cublas_;
+};
+
+TEST_P(GpuBackwardPath, SlotsAndExpertCounts) {
+  OCCULT_REQUIRE_GPU();
+  for (int experts : {8, 64, 256})
+    for (int slots : {1, 2, 4, 8})
+      check(Case{300, slots, experts, 64, 128, std::uint64_t(experts * 100 + slots)});
+}
+
+TEST_P(GpuBackwardPath, RowCountsFromOneTo16K) {
+  OCCULT_REQUIRE_GPU();
+  for (std::int64_t rows : {1, 2, 129, 4096}) check(Case{rows, 4, 16, 64, 64, 7});
+  check(Case{16384, 2, 64, 64, 64, 9});
+}
+
+TEST_P(GpuBackwardPath, ModelShapes) {
+  OCCULT_REQUIRE_GPU();
+  check(Case{700, 2, 8, 512, 256, 11});   // several tiles, partial ones
+  check(Case{64, 2, 4, 2048, 1024, 13});  // OLMoE expert shape
+}
+
+TEST_P(GpuBackwardPath, NoRowsOrNoPairsGiveZeroGradients) {
+  OCCULT_REQUIRE_GPU();
+  const BackwardPath path = GetParam();
+  const int L = 3, h = 64, f = 64;
+  const std::size_t fh = std::size_t(L) * h * f;
+  const auto wv = ref::random_bf16(fh, 0.1f, 3);
+  DeviceBuffer<std::uint16_t> gate(to_bf16(wv)), up(to_bf16(wv)), down(to_bf16(wv));
+  const ExpertWeights ew{gate.get(), up.get(), down.get(), L, h, f};
+  for (std::int64_t rows : {0, 5}) {
+    const std::vector<std::int32_t> ex(std::size_t(rows) * 2, -1);  // every slot dropped
+    DeviceBuffer<std::int32_t> exd(ex);
+    DeviceBuffer<float> wt(ex.size());
+    DeviceBuffer<std::uint16_t> x(to_bf16(ref::random_bf16(std::size_t(rows) * h, 1.0f, 5))),
+        dy(to_bf16(ref::random_bf16(std::size_t(rows) * h, 1.0f, 6))), d_rows(std::size_t(rows) * h);
+    DeviceBuffer<float> d_w(ex.size()), dg(fh), du(fh), dd(fh);
+    const RecvView recv{x.get(), exd.get(), wt.get(), rows, 2};
+    DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew, path));
+    expert_ffn_backward(cublas_.get(), path, recv, ew, dy.get(),
+                        ExpertGrads{d_rows.get(), d_w.get(), dg.get(), du.get(), dd.get()}, ws.get(),
+                        nullptr);
+    cuda_ok(cudaDeviceSynchronize(), "backward");
+    for (const auto& v :
+         {from_bf16(d_rows.download()), d_w.download(), dg.download(), du.download(), dd.download()})
+      for (float e : v) ASSERT_EQ(e, 0.0f) << "rows " << rows;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Gpu, GpuBackwardPath, ::testing::ValuesIn(kPaths),
+                         [](const ::testing::TestParamInfo<BackwardPath>& p) {
+                           return std::string(backward_path_name(p.param));
+                         });
+
+TEST(GpuBackward, PlainApiUsesTheDefaultPath) {
+  OCCULT_REQUIRE_GPU();
+  check_backward(Case{333, 4, 8, 128, 64, 17}, nullptr, nullptr);
+  check_backward(Case{333, 1, 8, 128, 64, 19}, nullptr, nullptr);
+}
+
+TEST(GpuBackward, RejectsBadShapesAndMissingHandle) {
+  OCCULT_REQUIRE_GPU();
+  const RecvView recv{nullptr, nullptr, nullptr, 4, 1};
+  EXPECT_THROW(expert_ffn_backward(recv, ExpertWeights{nullptr, nullptr, nullptr, 2, 100, 64}, nullptr,
+                                   ExpertGrads{}, nullptr, nullptr),
+               InputError);
+  EXPECT_THROW(expert_ffn_backward(nullptr, BackwardPath::TensorCoreGrouped, recv,
+                                   ExpertWeights{nullptr, nullptr, nullptr, 2, 64, 64}, nullptr,
+                                   ExpertGrads{}, nullptr, nullptr),
+               CudaError);
+}
+
+}  // namespace
+}  // namespace occult::kernels::testing
