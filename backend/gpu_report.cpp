@@ -90,6 +90,9 @@ void print_job(std::ostream& os, const GpuJob& job, const JobResult& r, const st
      << r.ranks << " GPUs (" << r.bootstrap << "), path " << path
      << (job.layer.training ? ", training" : ", forward")
      << (job.layer.comm_only ? ", dispatch+combine only" : "") << "\n";
+  os << "NCCL " << nccl_mode_name(nccl_mode()) << ", counts "
+     << (job.layer.counts_sync ? "sync (a count exchange before the pack)" : "fused into the dispatch")
+     << "\n";
   os << "times: median of " << job.iters
      << " iterations, slowest rank; bytes: remote bytes sent per rank\n\n";
   os << std::left << std::setw(16) << "phase";
