@@ -48,7 +48,7 @@ grep -i "mpi" "$R/configure.log" | tee -a "$R/steps.log"
 
 if want tests && [ $tests_built = 1 ]; then
   log "GPU tests (backend)"
-  timeout 150 $B/tests/occult_gpu_tests --gtest_filter='Backend*:ThreadBootstrap*:Communicator*:*CommunicatorModes*:DeviceBuffer*' \
+  timeout 150 $B/tests/occult_gpu_tests --gtest_filter='Backend*:ThreadBootstrap*:Communicator*:*CommunicatorModes*:DeviceBuffer*:Watchdog*' \
     >"$R/gpu-tests.log" 2>&1
   echo "gpu tests rc=$?" | tee -a "$R/steps.log"
   grep -E "^\[  (PASSED|FAILED|SKIPPED) |FAILED  \]" "$R/gpu-tests.log" | tail -30

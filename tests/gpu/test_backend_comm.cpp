@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 #include "backend/communicator.hpp"
 #include "backend/device_buffer.hpp"
 #include "backend/gpu_error.hpp"
+#include "backend/watchdog.hpp"
 #include "test_backend_gpu.hpp"
 
 namespace occult::gpu {
@@ -129,6 +131,29 @@ INSTANTIATE_TEST_SUITE_P(Nccl, CommunicatorModes, testing::Values(NcclMode::Bloc
                          [](const testing::TestParamInfo<NcclMode>& i) {
                            return std::string(i.param == NcclMode::Blocking ? "Blocking" : "NonBlocking");
                          });
+
+// The watchdog of host-blocking NCCL calls (no GPU needed): a call that overruns its deadline ends
+// the process with status 1 and a message naming who and what; one that returns in time does not.
+TEST(Watchdog, OverrunEndsTheProcessWithAMessage) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        Watchdog w("rank 3 (GPU 1)", 0.2);
+        Watchdog::Guard g(w, "a stuck call");
+        std::this_thread::sleep_for(std::chrono::seconds(10));
+      },
+      testing::ExitedWithCode(1), "rank 3 \\(GPU 1\\): a stuck call did not return within 0.2 s");
+}
+
+TEST(Watchdog, CallsThatReturnInTimeAreLeftAlone) {
+  Watchdog w("rank 0 (GPU 0)", 0.2);
+  for (int i = 0; i < 5; ++i) {
+    Watchdog::Guard g(w, "a quick call");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // disarmed: nothing fires
+  SUCCEED();
+}
 
 TEST(DeviceBuffer, OutOfMemoryNamesTheSizes) {
   OCCULT_REQUIRE_GPUS(1);
