@@ -200,13 +200,17 @@ void Communicator::alltoallv(std::initializer_list<Part> parts) {
       }
     }
   }
-  if (watchdog_) {
-    Watchdog::Guard guard(*watchdog_, "the all-to-all-v launch (ncclGroupEnd)");
-    OCCULT_NCCL(ncclGroupEnd());
-  } else {
-    OCCULT_NCCL(ncclGroupEnd());
-    settle("all-to-all-v enqueue");
+  ncclResult_t launched = ncclSuccess;
+  {
+    std::optional<Watchdog::Guard> guard;
+    if (watchdog_) guard.emplace(*watchdog_, "the all-to-all-v launch (ncclGroupEnd)");
+    launched = ncclGroupEnd();
   }
+  // A peer that left shows here in blocking mode: name this rank and abort, like a failed wait.
+  if (launched != ncclSuccess && launched != ncclInProgress)
+    fail(std::string("the all-to-all-v launch failed: NCCL ") + ncclGetErrorString(launched) + " (" +
+         ncclGetLastError(comm_) + ")");
+  if (!blocking_) settle("all-to-all-v enqueue");
   if (local) OCCULT_CUDA(cudaStreamWaitEvent(stream_, join_, 0));
 }
 
