@@ -28,9 +28,11 @@ struct SimOptions {
   bool per_pair_flows = false;  // force the exact per-(src,dst) flow model (validation)
   std::string timeline_path;    // when set, write a Chrome/Perfetto trace of the activities
   bool progress = false;        // progress to stderr on long runs
-  // Aggregated model only: sources are grouped by when they become ready (at most this many groups per
-  // exchange); more groups follow staggered senders (e.g. after imbalanced expert compute) more closely.
-  int aggregate_buckets = 8;
+  // Aggregated (grouped) model only: which senders may share a group flow. 0: only senders with the same
+  // estimated ready time (the accurate default, docs/simulator.md "Two flow models"); k > 0: senders
+  // whose estimates lie within 1/k of the step's busiest-link drain time (fewer flows, less accurate
+  // with staggered senders).
+  int aggregate_buckets = 0;
 };
 
 struct PhaseStats {

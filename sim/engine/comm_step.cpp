@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <string>
 
 namespace occult {
 namespace {
@@ -11,11 +12,12 @@ namespace {
 class FanOut {
  public:
   static constexpr int kFan = 64;
-  FanOut(SgBackend& sg, int root, int host) : sg_(sg), root_(root), host_(host) {}
+  FanOut(SgBackend& sg, int root, int host) : sg_(&sg), root_(root), host_(host) {}
+  int root() const { return root_; }
   int next() {
     if (used_ == kFan || current_ < 0) {
-      current_ = sg_.delay(host_, 0);
-      sg_.depends(current_, root_);
+      current_ = sg_->delay(host_, 0);
+      sg_->depends(current_, root_);
       used_ = 0;
     }
     ++used_;
@@ -23,76 +25,19 @@ class FanOut {
   }
 
  private:
-  SgBackend& sg_;
+  SgBackend* sg_;
   int root_, host_, current_ = -1, used_ = 0;
 };
 
+// A zero-length join on the control host per key, created on first use, that fans out to its successors.
+template <class Key>
+FanOut& join_of(std::map<Key, FanOut>& joins, const Key& k, SgBackend& sg, int control) {
+  auto it = joins.find(k);
+  if (it == joins.end()) it = joins.emplace(k, FanOut(sg, sg.delay(control, 0), control)).first;
+  return it->second;
+}
+
 }  // namespace
-
-bool StepTraffic::intra_node_only(int g) const {
-  const int n = rows->size();
-  for (int s = 0; s < n; ++s)
-    for (int d = 0; d < n; ++d)
-      if (s / g != d / g && at(s, d) != 0) return false;
-  return true;
-}
-
-AggregatedLoad aggregate_step(const NetworkGraph& net, const StepTraffic& t, const std::vector<double>& key,
-                              int buckets, int gpus_per_node) {
-  const int n = t.rows->size();
-  AggregatedLoad out;
-  out.gpus_per_node = gpus_per_node;
-  out.per_node_scope = net.devices() > gpus_per_node && t.intra_node_only(gpus_per_node);
-  out.latency_into.assign(n, 0.0);
-  out.receives.assign(n, 0);
-  out.bucket_of.assign(n, 0);
-  out.dest_entries.resize(n);
-  if (n == 0) return out;
-  const auto [lo, hi] = std::minmax_element(key.begin(), key.end());
-  const double width = *hi - *lo;
-  out.buckets = width > 1e-12 ? std::max(1, buckets) : 1;
-  for (int s = 0; s < n; ++s)
-    out.bucket_of[s] =
-        out.buckets == 1 ? 0 : std::min(out.buckets - 1, int((key[s] - *lo) / width * out.buckets));
-
-  std::vector<int> slot(net.links().size(), -1);
-  std::vector<int> route;
-  auto entry = [&](int l) {
-    if (slot[l] < 0) {
-      slot[l] = int(out.link_ids.size());
-      out.link_ids.push_back(l);
-      out.bytes.emplace_back(out.buckets, 0.0);
-      out.source_side.push_back(0);
-    }
-    return slot[l];
-  };
-  for (int s = 0; s < n; ++s) {
-    const int b = out.bucket_of[s];
-    for (int d = 0; d < n; ++d) {
-      const std::int64_t r = d == s ? 0 : t.at(s, d);
-      if (r == 0) continue;
-      const int split = net.route(s, d, route);
-      const double bytes = double(r) * t.row_bytes;
-      bool seen[kLinkClasses] = {false, false, false};
-      for (int i = 0; i < int(route.size()); ++i) {
-        const int e = entry(route[i]);
-        out.bytes[e][b] += bytes;
-        seen[int(net.links()[route[i]].cls)] = true;
-        if (i < split) {
-          out.source_side[e] = 1;
-        } else {
-          auto& mine = out.dest_entries[d];
-          if (std::find(mine.begin(), mine.end(), e) == mine.end()) mine.push_back(e);
-        }
-      }
-      for (int c = 0; c < kLinkClasses; ++c)
-        if (seen[c]) out.class_bytes[c] += bytes;
-      out.latency_into[d] = std::max(out.latency_into[d], net.route_latency(route));
-      out.receives[d] = 1;
-    }
-  }
-  return out;
-}
 
 std::vector<int> per_pair_step(SgBackend& sg, const NetworkGraph& net, const StepTraffic& t, double scale,
                                const std::vector<int>& gate) {
@@ -120,59 +65,83 @@ std::vector<int> per_pair_step(SgBackend& sg, const NetworkGraph& net, const Ste
   return end;
 }
 
-std::vector<int> aggregated_step(SgBackend& sg, const NetworkGraph& net, const AggregatedLoad& load,
-                                 double scale, const std::vector<int>& gate, int control) {
+namespace {
+
+// SimGrid has no per-flow weights, but CM02 shares a link's bandwidth in inverse proportion to each
+// flow's route latency (TCP RTT-unfairness; network_cm02.cpp). A group of k pairs therefore crosses a
+// weight link of latency kWeightLatency / k first (and bandwidth that never binds), so that it gets k
+// pairs' share; every flow of this model crosses one. The latency is subtracted from the route latency
+// charged before the flow.
+constexpr double kWeightLatency = 1e-7;
+constexpr double kWeightLinkBandwidth = 1e13;  // above any real link: never binds
+
+int weight_links_made = 0;  // unique link names (SimGrid requires them); one SimGrid engine per process
+
+struct Endpoints {
+  SgBackend& sg;
+  const AggregatedLoad& load;
+
+  // A private link per endpoint: a link shared by many flows would enter every flow's constraints.
+  int weight_link(int k) {
+    return sg.add_link("weight" + std::to_string(weight_links_made++), kWeightLinkBandwidth,
+                       kWeightLatency / k);
+  }
+  // path >= 0: up_paths[path]; path < 0: the one link -1 - path (a port flow).
+  int up(int path, int k) {
+    auto it = load.up_endpoint.find({path, k});
+    if (it == load.up_endpoint.end()) {
+      std::vector<int> links{weight_link(k)};
+      if (path >= 0)
+        links.insert(links.end(), load.up_paths[path].begin(), load.up_paths[path].end());
+      else
+        links.push_back(-1 - path);
+      it = load.up_endpoint.emplace(std::pair{path, k}, sg.add_endpoint(links, {})).first;
+    }
+    return it->second;
+  }
+  int down(int path) {
+    auto it = load.down_endpoint.find(path);
+    if (it == load.down_endpoint.end())
+      it = load.down_endpoint
+               .emplace(path, sg.add_endpoint({}, path >= 0 ? load.down_paths[path] : std::vector<int>{}))
+               .first;
+    return it->second;
+  }
+};
+
+}  // namespace
+
+std::vector<int> aggregated_step(SgBackend& sg, const NetworkGraph&, const AggregatedLoad& load, double scale,
+                                 const std::vector<int>& gate, int control) {
   const int n = int(gate.size());
-  auto scope_of_link = [&](int l) { return load.per_node_scope ? net.links()[l].node : 0; };
-  auto scope_of_device = [&](int d) { return load.per_node_scope ? d / load.gpus_per_node : 0; };
-  std::map<std::pair<int, int>, int> bucket_join;  // (scope, bucket) -> join of its sources' gates
-  std::map<std::pair<int, int>, FanOut> bucket_fan;
-  std::map<int, int> barrier;                          // scope -> its source-side links have drained
-  std::vector<int> drained(load.link_ids.size(), -1);  // destination-side entries: all buckets drained
-  for (std::size_t i = 0; i < load.link_ids.size(); ++i) {
-    const int l = load.link_ids[i];
-    const int scope = scope_of_link(l);
-    int sink = -1;
-    if (load.source_side[i]) {
-      auto [it, fresh] = barrier.try_emplace(scope, -1);
-      if (fresh) it->second = sg.delay(control, 0);
-      sink = it->second;
-    } else {
-      sink = drained[i] = sg.delay(control, 0);
-    }
-    for (int b = 0; b < load.buckets; ++b) {
-      const double bytes = load.bytes[i][b] * scale;
-      if (bytes <= 0) continue;
-      auto [jit, fresh] = bucket_join.try_emplace({scope, b}, -1);
-      if (fresh) {
-        jit->second = sg.delay(control, 0);
-        bucket_fan.emplace(std::pair{scope, b}, FanOut(sg, jit->second, control));
-      }
-      const int f = sg.link_flow(l, bytes);
-      sg.depends(f, bucket_fan.at({scope, b}).next());
-      sg.depends(sink, f);
-    }
-  }
-  for (int s = 0; s < n; ++s) {
-    auto it = bucket_join.find({scope_of_device(s), load.bucket_of[s]});
-    if (it != bucket_join.end()) sg.depends(it->second, gate[s]);
-  }
-  std::map<int, FanOut> barrier_fan;
-  for (auto& [scope, act] : barrier) barrier_fan.emplace(scope, FanOut(sg, act, control));
-  std::map<int, FanOut> drained_fan;
+  const int g = load.gpus_per_node;
+  Endpoints ep{sg, load};
   std::vector<int> end(n);
   for (int d = 0; d < n; ++d) {
-    end[d] = sg.delay(d, load.receives[d] ? load.latency_into[d] : 0.0);
+    end[d] = sg.delay(d, 0);
     sg.depends(end[d], gate[d]);
-    if (!load.receives[d]) continue;
-    const auto it = barrier_fan.find(scope_of_device(d));
-    if (it != barrier_fan.end()) sg.depends(end[d], it->second.next());
-    for (int e : load.dest_entries[d]) {
-      if (drained[e] < 0) continue;  // also on some source side: covered by the barrier
-      auto [fit, fresh] = drained_fan.try_emplace(e, sg, drained[e], control);
-      sg.depends(end[d], fit->second.next());
-    }
   }
+  // Group flows start when every source of their (node, bucket) is ready.
+  std::map<std::pair<int, int>, FanOut> start;
+  for (int s = 0; s < n; ++s)
+    sg.depends(join_of(start, {s / g, load.bucket_of[s]}, sg, control).root(), gate[s]);
+  for (const auto& gf : load.groups) {
+    // Latency first, then bandwidth, as per pair.
+    const int lat = sg.delay(control, std::max(0.0, gf.latency_s - kWeightLatency / gf.pairs));
+    sg.depends(lat, start.at({gf.source_node, gf.bucket}).next());
+    const int f = sg.endpoint_flow(ep.up(gf.up, gf.pairs), ep.down(gf.down), gf.bytes * scale);
+    sg.depends(f, lat);
+    sg.depends(end[gf.dest], f);
+  }
+  // Port flows start with their own source; a receiver waits for those of every node that sends to it.
+  std::map<int, FanOut> ports_done;
+  for (const auto& p : load.ports) {
+    const int f = sg.endpoint_flow(ep.up(-1 - p.link, 1), ep.down(-1), p.bytes * scale);
+    sg.depends(f, gate[p.source]);
+    sg.depends(join_of(ports_done, p.source / g, sg, control).root(), f);
+  }
+  for (int d = 0; d < n; ++d)
+    for (int node : load.port_nodes[d]) sg.depends(end[d], ports_done.at(node).next());
   return end;
 }
 

@@ -95,12 +95,16 @@ class LayerDagBuilder {
     return steps;
   }
 
-  std::vector<AggregatedLoad> loads(const std::vector<StepTraffic>& steps, const std::vector<double>& key) {
+  // Also moves `key` (estimated ready time per device) past the steps, so that later steps group their
+  // senders by when they will be ready.
+  std::vector<AggregatedLoad> loads(const std::vector<StepTraffic>& steps, std::vector<double>& key,
+                                    bool count_bytes = true) {
     std::vector<AggregatedLoad> out;
     for (const auto& t : steps) {
-      out.push_back(aggregate_step(
-          net_, t, key, opt_.per_pair_flows ? 1 : std::max(1, opt_.aggregate_buckets), net_.gpus_per_node()));
+      out.push_back(aggregate_step(net_, t, key, opt_.aggregate_buckets, net_.gpus_per_node()));
       const auto& a = out.back();
+      key = a.ready_after;
+      if (!count_bytes) continue;
       for (std::size_t i = 0; i < a.link_ids.size(); ++i)
         for (double b : a.bytes[i]) out_.link_bytes[a.link_ids[i]] += b;
       for (int c = 0; c < kLinkClasses; ++c) out_.class_bytes[c] += a.class_bytes[c];
@@ -129,12 +133,16 @@ class LayerDagBuilder {
     const auto steps_a = direction(t.a_is_dispatch_direction);
     const auto steps_b = direction(!t.a_is_dispatch_direction);
     const auto loads_a = loads(steps_a, key);
+    // Later chunks start their exchange when the device's previous one has ended, at a different time
+    // per device: their senders are grouped by the estimate of that end instead.
+    std::vector<double> key_later = key;
+    const auto loads_a_later = chunks_ > 1 ? loads(steps_a, key_later, false) : loads_a;
     for (int d = 0; d < d_; ++d) key[d] += at(compute_s, d);
     const auto loads_b = loads(steps_b, key);
 
     std::vector<int> a_end, comp, b_end, comp_first, b_gate_first;
     for (int c = 0; c < chunks_; ++c) {
-      a_end = exchange(steps_a, loads_a, c == 0 ? ready : a_end);
+      a_end = exchange(steps_a, c == 0 ? loads_a : loads_a_later, c == 0 ? ready : a_end);
       std::vector<int> comp_c(d_), b_gate(d_);
       for (int d = 0; d < d_; ++d) {
         comp_c[d] = sg_.delay(d, at(compute_s, d) / chunks_);

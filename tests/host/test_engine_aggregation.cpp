@@ -1,8 +1,9 @@
-// The aggregated flow model (used at scale) against the exact per-pair model: every phase's time
-// (max over devices) and the layer total within 2%, on skewed routing with staggered senders.
+// The grouped flow model (the default, used at scale) against the exact per-pair model: every phase's
+// time (max over devices) and the layer total within 2%, for uniform and skewed routing, every exact
+// strategy, forward and training, without overlap and chunked.
 #include <gtest/gtest.h>
 
-#include <tuple>
+#include <string>
 
 #include "tests/host/test_engine_util.hpp"
 
@@ -10,47 +11,99 @@ namespace occult {
 namespace {
 
 struct Case {
-  const char* name;
   Strategy strategy;
   double skew;
   bool training;
   int chunks;
+  double tolerance = 0.02;
 };
 
-class Aggregation : public ::testing::TestWithParam<Case> {};
+std::string case_name(const Case& c) {
+  std::string n = c.strategy == Strategy::Standard ? "Standard"
+                  : c.strategy == Strategy::Occult ? "Occult"
+                                                   : "Hierarchical";
+  n += c.skew > 0 ? "Skewed" : "Uniform";
+  n += c.training ? "Training" : "Forward";
+  if (c.chunks > 1) n += "Chunked";
+  return n;
+}
 
-TEST_P(Aggregation, AgreesWithPerPairWithin2Percent) {
+void expect_agreement(const TopologySpec& topo, const LayerWork& w, double tol = 0.02) {
+  SimOptions exact, grouped;
+  exact.per_pair_flows = true;
+  const auto a = simulate_layer(topo, w, exact);
+  const auto b = simulate_layer(topo, w, grouped);
+  ASSERT_EQ(a.phases.size(), b.phases.size());
+  for (const auto& [name, pa] : a.phases) {
+    const auto& pb = b.phases.at(name);
+    EXPECT_NEAR(pb.max_s, pa.max_s, tol * pa.max_s + 1e-9)
+        << name << ": per-pair mean " << pa.mean_s << " min " << pa.min_s << "; grouped mean " << pb.mean_s
+        << " min " << pb.min_s;
+  }
+  EXPECT_NEAR(b.total_s, a.total_s, tol * a.total_s);
+  for (const auto& [cls, bytes] : a.bytes_by_link_class)
+    EXPECT_DOUBLE_EQ(b.bytes_by_link_class.at(cls), bytes);
+}
+
+class Grouped : public ::testing::TestWithParam<Case> {};
+
+// 4 nodes of 4 GPUs, 2 nodes per leaf (so the spine is on some routes), expert compute proportional to
+// the rows a device receives (skewed routing staggers the senders of combine).
+TEST_P(Grouped, AgreesWithPerPairWithin2Percent) {
   const Case c = GetParam();
-  const TopologySpec topo = test::rail_cluster(4, 8);
-  const CommPlan plan = test::routed_plan(32, 8, c.strategy, c.skew, 32 * 512);
+  const CommPlan plan = test::routed_plan(16, 4, c.strategy, c.skew, 16 * 512, 32);
   LayerWork w = test::work_for(plan, 2e-9, c.training);
   if (c.chunks > 1) {
     w.overlap = Overlap::Chunked;
     w.chunks = c.chunks;
   }
-  SimOptions exact, agg;
-  exact.per_pair_flows = true;
-  const auto a = simulate_layer(topo, w, exact);
-  const auto b = simulate_layer(topo, w, agg);
-  ASSERT_EQ(a.phases.size(), b.phases.size());
-  for (const auto& [name, pa] : a.phases) {
-    const double pb = b.phases.at(name).max_s;
-    EXPECT_NEAR(pb, pa.max_s, 0.02 * pa.max_s + 1e-9)
-        << name << " per-pair mean " << pa.mean_s << " min " << pa.min_s << "; aggregated mean "
-        << b.phases.at(name).mean_s << " min " << b.phases.at(name).min_s;
-  }
-  EXPECT_NEAR(b.total_s, a.total_s, 0.02 * a.total_s);
-  for (const auto& [cls, bytes] : a.bytes_by_link_class)
-    EXPECT_DOUBLE_EQ(b.bytes_by_link_class.at(cls), bytes);
+  expect_agreement(test::rail_cluster(4, 4), w, c.tolerance);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Routing, Aggregation,
-    // Only the cases that meet 2% are asserted; the other regimes (uniform routing, hierarchical,
-    // training, chunked) differ by more and are tabulated in docs/simulator.md.
-    ::testing::Values(Case{"StandardSkewed", Strategy::Standard, 1.2, false, 1},
-                      Case{"OccultSkewed", Strategy::Occult, 1.2, false, 1}),
-    [](const auto& tp) { return std::string(tp.param.name); });
+// The regimes that miss 2% (measured, docs/simulator.md "Two flow models"): a backward phase or a chunked
+// pipeline whose senders' ready times the static estimate gets wrong. Their bound is the measured error
+// rounded up, so that a regression still fails.
+double tolerance(Strategy s, double skew, bool training, int chunks) {
+  const bool skewed = skew > 0, chunked = chunks > 1;
+  if (s == Strategy::Standard && !skewed && training) return 0.03;
+  if (s == Strategy::Standard && skewed && training && chunked) return 0.04;
+  if (s == Strategy::Occult && skewed && !training && chunked) return 0.03;
+  if (s == Strategy::Hierarchical && skewed && chunked) return training ? 0.17 : 0.04;
+  return 0.02;
+}
+
+std::vector<Case> all_cases() {
+  std::vector<Case> out;
+  for (Strategy s : {Strategy::Standard, Strategy::Occult, Strategy::Hierarchical})
+    for (double skew : {0.0, 1.2})
+      for (bool training : {false, true})
+        for (int chunks : {1, 2})
+          out.push_back({s, skew, training, chunks, tolerance(s, skew, training, chunks)});
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Routing, Grouped, ::testing::ValuesIn(all_cases()),
+                         [](const auto& tp) { return case_name(tp.param); });
+
+// One PCIe node (host-bridge bottleneck) and one NVSwitch node: the intra-node paths.
+TEST(GroupedIntraNode, PcieNodeAgreesWithPerPair) {
+  TopologySpec t;
+  t.name = "test-pcie";
+  t.gpus_per_node = 8;
+  t.intra = IntraNode::PCIe;
+  t.gpus_per_pcie_switch = 2;
+  t.pcie = {25e9, 2e-6};
+  t.host_bridge = {25e9, 3e-6};
+  for (Strategy s : {Strategy::Standard, Strategy::Hierarchical}) {
+    const CommPlan plan = test::routed_plan(8, 8, s, 1.2, 8 * 512, 32);
+    expect_agreement(t, test::work_for(plan, 2e-9));
+  }
+}
+
+TEST(GroupedIntraNode, NvswitchNodeAgreesWithPerPair) {
+  const CommPlan plan = test::routed_plan(8, 8, Strategy::Occult, 0.0, 8 * 512, 32);
+  expect_agreement(test::nvswitch_node(8, 450e9, 1e-6), test::work_for(plan, 2e-9));
+}
 
 }  // namespace
 }  // namespace occult
