@@ -33,6 +33,10 @@ struct SimOptions {
   // whose estimates lie within 1/k of the step's busiest-link drain time (fewer flows, less accurate
   // with staggered senders).
   int aggregate_buckets = 0;
+  // When the plan is block-diagonal (expert-parallel groups that never exchange tokens) and no link
+  // carries two blocks' traffic, simulate each block alone: exact, and much cheaper at thousands of GPUs
+  // (sim/engine/block_split.hpp). Never done with a timeline.
+  bool split_blocks = true;
 };
 
 struct PhaseStats {

@@ -24,16 +24,22 @@ PhaseStats phase_stats(std::vector<double> v) {
   return s;
 }
 
-LayerSimResult summarize(const NetworkGraph& net, const DagResult& dag, std::size_t top_links) {
-  LayerSimResult r;
-  r.total_s = dag.makespan;
+std::vector<std::pair<std::string, std::vector<double>>> phase_durations(const DagResult& dag) {
+  std::vector<std::pair<std::string, std::vector<double>>> out;
   for (const auto& name : dag.phase_order) {
     const auto& s = dag.phase_start.at(name);
     const auto& e = dag.phase_end.at(name);
     std::vector<double> dur(s.size());
     for (std::size_t d = 0; d < s.size(); ++d) dur[d] = std::max(0.0, e[d] - s[d]);
-    r.phases[name] = phase_stats(std::move(dur));
+    out.emplace_back(name, std::move(dur));
   }
+  return out;
+}
+
+LayerSimResult summarize(const NetworkGraph& net, const DagResult& dag, std::size_t top_links) {
+  LayerSimResult r;
+  r.total_s = dag.makespan;
+  for (auto& [name, dur] : phase_durations(dag)) r.phases[name] = phase_stats(std::move(dur));
   for (int c = 0; c < kLinkClasses; ++c)
     r.bytes_by_link_class[link_class_name(LinkClass(c))] = dag.class_bytes[c];
   std::vector<int> ids(net.links().size());

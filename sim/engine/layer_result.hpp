@@ -11,6 +11,8 @@
 namespace occult {
 
 PhaseStats phase_stats(std::vector<double> durations);
+// Per phase (in the DAG's order), each device's time in it.
+std::vector<std::pair<std::string, std::vector<double>>> phase_durations(const DagResult& dag);
 LayerSimResult summarize(const NetworkGraph& net, const DagResult& dag, std::size_t top_links);
 nlohmann::json result_to_json(const LayerSimResult& r);
 LayerSimResult result_from_json(const nlohmann::json& j);

@@ -1,8 +1,15 @@
 #include "sim/engine/layer_sim.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <iostream>
+#include <mutex>
+#include <numeric>
+#include <thread>
 
+#include "sim/engine/block_split.hpp"
 #include "sim/engine/fork_run.hpp"
 #include "sim/engine/layer_dag.hpp"
 #include "sim/engine/layer_result.hpp"
@@ -60,8 +67,97 @@ void validate(const TopologySpec& topo, const LayerWork& w) {
 std::string model_note(const SimOptions& opt) {
   std::string n = "SimGrid CM02 max-min sharing (crosstraffic off, weight-S 0, no TCP window); ";
   if (opt.per_pair_flows) return n + "one flow per (source, destination) device pair";
-  return n + "aggregated: one flow per link and ready-time group (" + std::to_string(opt.aggregate_buckets) +
-         " groups), receivers finish when their scope drains plus their longest route latency";
+  return n +
+         "grouped: one weighted flow per (source node, destination, route, ready-time group) "
+         "(aggregate_buckets " +
+         std::to_string(opt.aggregate_buckets) + ")";
+}
+
+// One block's simulation, as it comes back from its process: per-device phase times, class bytes and its
+// busiest links (ids of the first block's graph).
+nlohmann::json run_block(const TopologySpec& topo, const LayerWork& w, const SimOptions& opt,
+                         std::size_t top) {
+  const NetworkGraph net(topo, w.plan->shape.devices, opt.bandwidth_factor, opt.extra_latency_s);
+  const DagResult dag = run_layer_dag(net, w, opt);
+  nlohmann::json j;
+  j["makespan"] = dag.makespan;
+  j["phases"] = nlohmann::json::array();
+  for (auto& [name, dur] : phase_durations(dag)) j["phases"].push_back({name, dur});
+  j["class_bytes"] = {dag.class_bytes[0], dag.class_bytes[1], dag.class_bytes[2]};
+  std::vector<int> ids(dag.link_bytes.size());
+  std::iota(ids.begin(), ids.end(), 0);
+  const std::size_t k = std::min(top, ids.size());
+  std::partial_sort(ids.begin(), ids.begin() + long(k), ids.end(), [&](int a, int b) {
+    return dag.link_bytes[a] != dag.link_bytes[b] ? dag.link_bytes[a] > dag.link_bytes[b] : a < b;
+  });
+  j["links"] = nlohmann::json::array();
+  for (std::size_t i = 0; i < k && dag.link_bytes[ids[i]] > 0; ++i)
+    j["links"].push_back({ids[i], dag.link_bytes[ids[i]]});
+  return j;
+}
+
+// Blocks run in separate processes, two at a time; the result is the one the whole cluster would give
+// (phase statistics over all devices, the makespan is the slowest block's).
+LayerSimResult simulate_blocks(const TopologySpec& topo, const LayerWork& work, const SimOptions& opt,
+                               const NetworkGraph& full, const BlockSplit& split) {
+  constexpr std::size_t kTop = 10;
+  std::vector<nlohmann::json> parts(std::size_t(split.blocks));
+  std::atomic<int> next{0};
+  std::mutex error_mutex;
+  std::exception_ptr error;
+  auto worker = [&] {
+    for (int b = next++; b < split.blocks; b = next++) {
+      try {
+        CommPlan plan;
+        const LayerWork w = block_work(work, b, split.block_devices, plan);
+        parts[std::size_t(b)] =
+            nlohmann::json::parse(run_in_child([&] { return run_block(topo, w, opt, kTop).dump(); }));
+        if (opt.progress) std::cerr << "occult: block " << b + 1 << " of " << split.blocks << " simulated\n";
+      } catch (...) {
+        const std::lock_guard<std::mutex> lock(error_mutex);
+        if (!error) error = std::current_exception();
+        next = split.blocks;
+      }
+    }
+  };
+  std::thread helper(worker);
+  worker();
+  helper.join();
+  if (error) std::rethrow_exception(error);
+
+  LayerSimResult r;
+  std::vector<std::pair<std::string, std::vector<double>>> phases;
+  double class_bytes[kLinkClasses] = {0, 0, 0};
+  std::vector<std::pair<int, double>> links;  // full-cluster link id, bytes
+  for (int b = 0; b < split.blocks; ++b) {
+    const auto& j = parts[std::size_t(b)];
+    r.total_s = std::max(r.total_s, j.at("makespan").get<double>());
+    const auto& ph = j.at("phases");
+    if (phases.empty())
+      for (const auto& p : ph) phases.emplace_back(p.at(0).get<std::string>(), std::vector<double>{});
+    for (std::size_t i = 0; i < phases.size(); ++i)
+      for (double x : ph.at(i).at(1)) phases[i].second.push_back(x);
+    for (int c = 0; c < kLinkClasses; ++c)
+      class_bytes[c] += j.at("class_bytes").at(std::size_t(c)).get<double>();
+    for (const auto& l : j.at("links"))
+      links.emplace_back(split.link_of[std::size_t(b)].at(l.at(0).get<std::size_t>()), l.at(1).get<double>());
+  }
+  for (auto& [name, dur] : phases) r.phases[name] = phase_stats(std::move(dur));
+  for (int c = 0; c < kLinkClasses; ++c)
+    r.bytes_by_link_class[link_class_name(LinkClass(c))] = class_bytes[c];
+  std::sort(links.begin(), links.end(), [](const auto& a, const auto& b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
+  for (std::size_t i = 0; i < std::min(kTop, links.size()); ++i) {
+    const NetLink& l = full.links().at(std::size_t(links[i].first));
+    const double busy = links[i].second / l.bandwidth_Bps;
+    r.busiest_links.push_back({l.name, link_class_name(l.cls), links[i].second,
+                               r.total_s > 0 ? std::min(1.0, busy / r.total_s) : 0.0});
+  }
+  r.model_note = model_note(opt) + "; simulated as " + std::to_string(split.blocks) +
+                 " independent blocks of " + std::to_string(split.block_devices) +
+                 " GPUs (block-diagonal plan, no shared link)";
+  return r;
 }
 
 }  // namespace
@@ -69,6 +165,20 @@ std::string model_note(const SimOptions& opt) {
 LayerSimResult simulate_layer(const TopologySpec& topo, const LayerWork& work, const SimOptions& opt) {
   validate(topo, work);
   const auto t0 = std::chrono::steady_clock::now();
+  const CommPlan& plan = *work.plan;
+  const int block = opt.split_blocks && opt.timeline_path.empty()
+                        ? plan_block_size(plan, plan.shape.gpus_per_node)
+                        : plan.shape.devices;
+  if (block < plan.shape.devices) {
+    const NetworkGraph full(topo, plan.shape.devices, opt.bandwidth_factor, opt.extra_latency_s);
+    const NetworkGraph first(topo, block, opt.bandwidth_factor, opt.extra_latency_s);
+    const BlockSplit split = find_block_split(full, first, plan, block);
+    if (split.blocks > 0) {
+      LayerSimResult r = simulate_blocks(topo, work, opt, full, split);
+      r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      return r;
+    }
+  }
   const std::string payload = run_in_child([&] {
     const NetworkGraph net(topo, work.plan->shape.devices, opt.bandwidth_factor, opt.extra_latency_s);
     const DagResult dag = run_layer_dag(net, work, opt);
