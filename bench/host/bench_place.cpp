@@ -45,8 +45,10 @@ void BM_PlaceTrace(benchmark::State& state) {
   o.algo = algo_arg(state);
   o.shape = {64, 8};
   const int jobs = int(state.range(2));
+  o.recent_weight = int(state.range(3));  // 0: auto, chosen by validation (6 extra half-profile placements)
   for (auto _ : state) benchmark::DoNotOptimize(place_trace(trace, o, 1.0, {}, jobs));
-  state.SetLabel(algo_name(o.algo) + " jobs=" + std::to_string(jobs));
+  state.SetLabel(algo_name(o.algo) + " jobs=" + std::to_string(jobs) +
+                 (o.recent_weight == 0 ? " recent-weight=auto" : ""));
   state.counters["layers"] = 58;
   state.counters["tokens_per_layer"] = double(trace.tokens_per_layer());
 }
@@ -54,11 +56,14 @@ void BM_PlaceTrace(benchmark::State& state) {
 constexpr Algo kAlgos[] = {Algo::Greedy, Algo::Metis, Algo::Hierarchical, Algo::LoadAware};
 
 // Wall time is what the goal is about (UseRealTime): with jobs > 1 the layers run on several threads.
+// The CPU column is the whole process's (all threads), so a loaded machine's wall time can be checked
+// against the work done: on an idle machine with J free cores, wall >= CPU / J.
 BENCHMARK(BM_PlaceTrace)
     ->Apply([](auto* b) {
       for (int jobs : {1, 2, 16})
-        for (Algo a : kAlgos) b->Args({std::int64_t(a), 1'000'000, jobs});
-    }) -> Unit(benchmark::kMillisecond) -> UseRealTime() -> Iterations(1);
+        for (Algo a : kAlgos) b->Args({std::int64_t(a), 1'000'000, jobs, 1});
+      b->Args({std::int64_t(Algo::Metis), 1'000'000, 2, 0});
+    }) -> Unit(benchmark::kMillisecond) -> UseRealTime() -> MeasureProcessCPUTime() -> Iterations(1);
 BENCHMARK(BM_PlaceLayer)
     ->Apply([](auto* b) {
       for (Algo a : kAlgos) b->Args({std::int64_t(a), 1'000'000});

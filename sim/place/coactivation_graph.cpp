@@ -43,10 +43,10 @@ CsrGraph to_csr(const CoactivationGraph& g, int max_degree) {
   for (auto [it, end] = boost::edges(g); it != end; ++it) max_w = std::max(max_w, g[*it].weight);
   const double scale = max_w > INT32_MAX ? double(INT32_MAX) / double(max_w) : 1.0;
   // keep[v]: the weight of v's max_degree-th heaviest edge; edges at least that heavy at either end stay.
-  std::vector<std::int64_t> keep(V, 0);
+  std::vector<std::int64_t> keep(V, 0), w;
   if (max_degree > 0)
     for (std::size_t v = 0; v < V; ++v) {
-      std::vector<std::int64_t> w;
+      w.clear();
       for (auto e : boost::make_iterator_range(boost::out_edges(v, g))) w.push_back(g[e].weight);
       if (int(w.size()) > max_degree) {
         std::nth_element(w.begin(), w.begin() + (max_degree - 1), w.end(), std::greater<>());
