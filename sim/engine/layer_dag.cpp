@@ -154,12 +154,19 @@ class LayerDagBuilder {
       comp = comp_c;
       b_end = exchange(steps_b, loads_b, b_gate);
     }
-    record(t.comm_a, ready, a_end, false,
-           steps_a.empty() ? nullptr : &traffic_.emplace_back(steps_a.front()));
+    record(t.comm_a, ready, a_end, false, senders_of(steps_a));
     record(t.compute, comp_first, comp, true);
-    record(t.comm_b, comp_first, b_end, false,
-           steps_b.empty() ? nullptr : &traffic_.emplace_back(steps_b.front()));
+    record(t.comm_b, comp_first, b_end, false, senders_of(steps_b));
     return b_end;
+  }
+
+  // The step whose senders a device waits for at the start of an exchange: the first one with traffic
+  // (hierarchical on one node has an empty NodeFanout stage, whose lack of senders would count the wait
+  // for a straggler's compute as communication).
+  const StepTraffic* senders_of(const std::vector<StepTraffic>& steps) {
+    for (const auto& s : steps)
+      if (s.rows->remote_total() > 0) return &traffic_.emplace_back(s);
+    return steps.empty() ? nullptr : &traffic_.emplace_back(steps.front());
   }
 
   void collect() {

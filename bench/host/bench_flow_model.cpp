@@ -1,0 +1,66 @@
+// The grouped flow model against per pair over the regimes of tests/host/test_engine_aggregation.cpp
+// (16 GPUs: 4 rail-optimized nodes of 4, 2 nodes per leaf; standard/occult/hierarchical x uniform/skewed
+// routing x forward/training x no overlap/2 chunks).
+//   BM_FlowModelRegimes/k: SimOptions::aggregate_buckets = k. Counters: each regime's largest relative
+//   difference of any phase's time (max over devices) or the total (percent, signed), how many regimes
+//   are within 2%, and the summed simulation wall time of each model.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <string>
+
+#include "tests/host/test_engine_util.hpp"
+
+namespace occult {
+namespace {
+
+double worst_percent(const LayerSimResult& exact, const LayerSimResult& grouped) {
+  double worst = 0;
+  auto consider = [&](double a, double b) {
+    if (a > 0 && std::abs(b - a) / a > std::abs(worst) / 100) worst = 100 * (b - a) / a;
+  };
+  for (const auto& [name, pa] : exact.phases) consider(pa.max_s, grouped.phases.at(name).max_s);
+  consider(exact.total_s, grouped.total_s);
+  return worst;
+}
+
+void BM_FlowModelRegimes(benchmark::State& state) {
+  SimOptions exact, grouped;
+  exact.per_pair_flows = true;
+  grouped.aggregate_buckets = int(state.range(0));
+  const TopologySpec topo = test::rail_cluster(4, 4);
+  for (auto _ : state) {
+    int within = 0;
+    double wall_exact = 0, wall_grouped = 0;
+    for (Strategy s : {Strategy::Standard, Strategy::Occult, Strategy::Hierarchical})
+      for (double skew : {0.0, 1.2})
+        for (bool training : {false, true})
+          for (int chunks : {1, 2}) {
+            const CommPlan plan = test::routed_plan(16, 4, s, skew, 16 * 512, 32);
+            LayerWork w = test::work_for(plan, 2e-9, training);
+            if (chunks > 1) {
+              w.overlap = Overlap::Chunked;
+              w.chunks = chunks;
+            }
+            const auto a = simulate_layer(topo, w, exact);
+            const auto b = simulate_layer(topo, w, grouped);
+            wall_exact += a.wall_s;
+            wall_grouped += b.wall_s;
+            const double worst = worst_percent(a, b);
+            if (std::abs(worst) <= 2) ++within;
+            const std::string name = std::string(s == Strategy::Standard ? "std"
+                                                 : s == Strategy::Occult ? "occ"
+                                                                         : "hier") +
+                                     (skew > 0 ? "_skew" : "_unif") + (training ? "_train" : "_fwd") +
+                                     (chunks > 1 ? "_chunk" : "");
+            state.counters[name] = worst;
+          }
+    state.counters["regimes_within_2pct"] = within;
+    state.counters["wall_per_pair_s"] = wall_exact;
+    state.counters["wall_grouped_s"] = wall_grouped;
+  }
+}
+BENCHMARK(BM_FlowModelRegimes)->Arg(0)->Arg(8)->Arg(100)->Iterations(1)->Unit(benchmark::kSecond);
+
+}  // namespace
+}  // namespace occult
