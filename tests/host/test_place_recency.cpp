@@ -68,13 +68,16 @@ Trace drifting_trace() {
   Trace t;
   t.model = "synthetic";
   t.num_experts = 32;
+  t.top_k = 4;
   for (int l = 0; l < 2; ++l) {
     auto early = generate_layer(small_params(32, 4, 600, 100 + std::uint64_t(l)), 0);
     const auto late = generate_layer(small_params(32, 4, 1800, 200 + std::uint64_t(l)), 0);
     early.experts.insert(early.experts.end(), late.experts.begin(), late.experts.end());
+    early.weights.insert(early.weights.end(), late.weights.begin(), late.weights.end());
     early.layer = l;
     t.layers.push_back(early);
   }
+  validate_trace(t, "drifting_trace");
   return t;
 }
 
