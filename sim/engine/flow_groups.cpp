@@ -7,6 +7,8 @@ namespace occult {
 namespace {
 
 constexpr int kShared = -2;  // lead_source: the link is not private to one source's first hop
+// A port is split off only if it drains in at most this share of the time of its route's busiest link.
+constexpr double kPortSlack = 0.3;
 
 struct PathHash {
   std::size_t operator()(const std::vector<int>& v) const {
@@ -103,7 +105,15 @@ AggregatedLoad aggregate_step(const NetworkGraph& net, const StepTraffic& t, con
     k.insert(k.end(), route.begin() + 1, route.end());
     return k;
   };
-  auto mergeable = [&](int s) { return route.size() >= 2 && lead_source[route[0]] == s; };
+  // The port flow drains on its own, so the max-min coupling between the port and the rest of the route
+  // is lost: only worth it where the port is far from being the bottleneck (PXN's NVLink hop before a
+  // NIC), not where it is as loaded as the rest (an all-to-all inside an NVSwitch or PCIe node).
+  auto mergeable = [&](int s) {
+    if (route.size() < 2 || lead_source[route[0]] != s) return false;
+    double rest = 0;
+    for (std::size_t i = 1; i < route.size(); ++i) rest = std::max(rest, drain_s[route[i]]);
+    return drain_s[route[0]] <= kPortSlack * rest;
+  };
   PathIndex sources_of;  // key -> its one source, or kShared for several
   for_each_pair([&](int s, int d, double, int) {
     if (!mergeable(s)) return;

@@ -68,7 +68,7 @@ double tolerance(Strategy s, double skew, bool training, int chunks) {
   if (s == Strategy::Standard && !skewed && training) return 0.03;
   if (s == Strategy::Standard && skewed && training && chunked) return 0.04;
   if (s == Strategy::Occult && skewed && !training && chunked) return 0.03;
-  if (s == Strategy::Hierarchical && skewed && chunked) return training ? 0.17 : 0.04;
+  if (s == Strategy::Hierarchical && skewed && training && chunked) return 0.03;
   return 0.02;
 }
 
