@@ -1,6 +1,7 @@
 #include "sim/engine/sg_backend.hpp"
 
 #include <xbt/log.h>
+#include <simgrid/kernel/Timer.hpp>
 #include <simgrid/s4u.hpp>
 
 #include <cstdint>
@@ -10,9 +11,7 @@ namespace sg4 = simgrid::s4u;
 
 namespace occult {
 namespace {
-// Delays run as CPU work bounded to kRate on a host of speed kHostSpeed, so that any number of them can
-// overlap on one host without slowing each other down.
-constexpr double kRate = 1e9;
+// Hosts only anchor flows (delays are kernel timers), so their speed is never used.
 constexpr double kHostSpeed = 1e18;
 }  // namespace
 
@@ -150,12 +149,11 @@ void SgBackend::Impl::launch(int id) {
   sg4::ActivityPtr act;
   switch (n.kind) {
     case Kind::Delay:
+      // A kernel timer, not an Exec: no activity in the maestro's list (see above), no CPU model.
       if (n.amount > 0) {
-        auto e = sg4::Exec::init();
-        e->set_host(hosts[n.a]);
-        e->set_flops_amount(n.amount * kRate);
-        e->set_bound(kRate);
-        act = e;
+        const double end = n.start + n.amount;
+        simgrid::kernel::timer::Timer::set(end, [this, id, end] { finished(id, end); });
+        return;
       }
       break;
     case Kind::Flow:
