@@ -20,24 +20,39 @@ struct LayerWork {
   int chunks = 1;
 };
 
+// The engine's flow models (docs/simulator.md "Flow models"). Auto picks grouped for blocks of up to
+// kGroupedMaxDevices devices (within 2% of per pair in most regimes, but its cost grows quickly) and
+// link drain above (O(links) flows, a bottleneck approximation).
+enum class FlowModel { Auto, PerPair, Grouped, LinkDrain };
+inline constexpr int kGroupedMaxDevices = 64;
+
 struct SimOptions {
   // Link-bandwidth correction factors from the calibration profile, by link class
   // ("nvlink", "pcie", "network"); 1 when absent.
   std::map<std::string, double> bandwidth_factor;
   std::map<std::string, double> extra_latency_s;
-  bool per_pair_flows = false;  // force the exact per-(src,dst) flow model (validation)
-  std::string timeline_path;    // when set, write a Chrome/Perfetto trace of the activities
-  bool progress = false;        // progress to stderr on long runs
+  bool per_pair_flows = false;  // force the exact per-(src,dst) flow model (validation); wins over flow_model
+  FlowModel flow_model = FlowModel::Auto;
+  std::string timeline_path;  // when set, write a Chrome/Perfetto trace of the activities
+  bool progress = false;      // progress to stderr on long runs
   // Aggregated (grouped) model only: which senders may share a group flow. 0: only senders with the same
   // estimated ready time (the accurate default, docs/simulator.md "Two flow models"); k > 0: senders
   // whose estimates lie within 1/k of the step's busiest-link drain time (fewer flows, less accurate
   // with staggered senders).
+  // Link drain: sources are grouped into this many equal-width ready-time buckets (0: 8).
   int aggregate_buckets = 0;
   // When the plan is block-diagonal (expert-parallel groups that never exchange tokens) and no link
   // carries two blocks' traffic, simulate each block alone: exact, and much cheaper at thousands of GPUs
   // (sim/engine/block_split.hpp). Never done with a timeline.
   bool split_blocks = true;
 };
+
+// The model a simulation of `devices` devices (one block) runs.
+inline FlowModel effective_flow_model(const SimOptions& o, int devices) {
+  if (o.per_pair_flows) return FlowModel::PerPair;
+  if (o.flow_model != FlowModel::Auto) return o.flow_model;
+  return devices <= kGroupedMaxDevices ? FlowModel::Grouped : FlowModel::LinkDrain;
+}
 
 struct PhaseStats {
   double max_s = 0, mean_s = 0, min_s = 0, p50_s = 0, p99_s = 0;  // over devices

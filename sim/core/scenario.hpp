@@ -55,6 +55,7 @@ struct Scenario {
   RooflineParams roofline;
   LinkCorrection link_correction = LinkCorrection::Efficiency;
   bool per_pair_flows = false;
+  FlowModel flow_model = FlowModel::Auto;
 
   nlohmann::json resolved;  // every key with its final value (printed in outputs, hashed into run ids)
 };

@@ -65,6 +65,9 @@ const std::vector<ScenarioKey>& scenario_keys() {
 
       {"engine.per_pair_flows", "boolean",
        "force the exact per-(source, destination) flow model (default false)"},
+      {"engine.flow_model", "string",
+       "auto (grouped up to 64 GPUs per simulated block, link-drain above), grouped, link-drain or "
+       "per-pair (docs/simulator.md, Flow models)"},
   };
   return kKeys;
 }

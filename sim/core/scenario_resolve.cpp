@@ -243,6 +243,17 @@ void resolve_rest(Resolver& r, Scenario& s) {
   s.roofline.hbm_efficiency = r.number("calibration.hbm_efficiency", def.hbm_efficiency, 1e-6, 1.0);
   s.roofline.launch_s = r.number("calibration.launch_us", def.launch_s * 1e6, 0.0, 1e9) * 1e-6;
   s.per_pair_flows = r.boolean("engine.per_pair_flows", false);
+  const std::string flow = r.str("engine.flow_model", "auto");
+  if (flow == "auto")
+    s.flow_model = FlowModel::Auto;
+  else if (flow == "grouped")
+    s.flow_model = FlowModel::Grouped;
+  else if (flow == "link-drain")
+    s.flow_model = FlowModel::LinkDrain;
+  else if (flow == "per-pair")
+    s.flow_model = FlowModel::PerPair;
+  else
+    r.fail("engine.flow_model", "'" + flow + "' is not valid (valid: auto, grouped, link-drain, per-pair)");
 }
 
 }  // namespace

@@ -4,40 +4,9 @@
 #include <map>
 #include <string>
 
+#include "sim/engine/fan_out.hpp"
+
 namespace occult {
-namespace {
-
-// SimGrid checks for duplicate successors with a linear scan, so an activity with n successors costs
-// O(n^2) to wire. FanOut hands out intermediate zero-length joins, each with at most kFan successors.
-class FanOut {
- public:
-  static constexpr int kFan = 64;
-  FanOut(SgBackend& sg, int root, int host) : sg_(&sg), root_(root), host_(host) {}
-  int root() const { return root_; }
-  int next() {
-    if (used_ == kFan || current_ < 0) {
-      current_ = sg_->delay(host_, 0);
-      sg_->depends(current_, root_);
-      used_ = 0;
-    }
-    ++used_;
-    return current_;
-  }
-
- private:
-  SgBackend* sg_;
-  int root_, host_, current_ = -1, used_ = 0;
-};
-
-// A zero-length join on the control host per key, created on first use, that fans out to its successors.
-template <class Key>
-FanOut& join_of(std::map<Key, FanOut>& joins, const Key& k, SgBackend& sg, int control) {
-  auto it = joins.find(k);
-  if (it == joins.end()) it = joins.emplace(k, FanOut(sg, sg.delay(control, 0), control)).first;
-  return it->second;
-}
-
-}  // namespace
 
 std::vector<int> per_pair_step(SgBackend& sg, const NetworkGraph& net, const StepTraffic& t, double scale,
                                const std::vector<int>& gate) {

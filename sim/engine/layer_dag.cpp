@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "sim/engine/comm_step.hpp"
+#include "sim/engine/link_drain.hpp"
 
 namespace occult {
 namespace {
@@ -25,7 +26,9 @@ class LayerDagBuilder {
         plan_(*w.plan),
         d_(plan_.shape.devices),
         chunks_(w.overlap == Overlap::Chunked ? std::max(1, w.chunks) : 1),
-        sg_(opt.per_pair_flows ? SgBackend::Routing::PerHostPair : SgBackend::Routing::LinkEndpoint) {}
+        model_(effective_flow_model(opt, d_)),
+        sg_(model_ == FlowModel::PerPair ? SgBackend::Routing::PerHostPair
+                                         : SgBackend::Routing::LinkEndpoint) {}
 
   DagResult run() {
     build_platform();
@@ -51,7 +54,7 @@ class LayerDagBuilder {
     control_ = sg_.add_host("control");
     // Links get no latency in SimGrid (see comm_step.hpp): route latency is charged as a delay.
     for (const auto& l : net_.links()) sg_.add_link(l.name, l.bandwidth_Bps, 0.0);
-    if (opt_.per_pair_flows) {
+    if (model_ == FlowModel::PerPair) {
       std::vector<int> route;
       for (int s = 0; s < d_; ++s)
         for (int t = 0; t < d_; ++t)
@@ -95,29 +98,54 @@ class LayerDagBuilder {
     return steps;
   }
 
+  // The loads of a sequence of steps for the model that runs (per pair reads the grouped one's ready-time
+  // estimates and byte counts).
+  struct Loads {
+    std::vector<AggregatedLoad> grouped;
+    std::vector<DrainLoad> link;
+  };
+
   // Also moves `key` (estimated ready time per device) past the steps, so that later steps group their
   // senders by when they will be ready.
-  std::vector<AggregatedLoad> loads(const std::vector<StepTraffic>& steps, std::vector<double>& key,
-                                    bool count_bytes = true) {
-    std::vector<AggregatedLoad> out;
+  Loads loads(const std::vector<StepTraffic>& steps, std::vector<double>& key, bool count_bytes = true) {
+    Loads out;
     for (const auto& t : steps) {
-      out.push_back(aggregate_step(net_, t, key, opt_.aggregate_buckets, net_.gpus_per_node()));
-      const auto& a = out.back();
-      key = a.ready_after;
-      if (!count_bytes) continue;
-      for (std::size_t i = 0; i < a.link_ids.size(); ++i)
-        for (double b : a.bytes[i]) out_.link_bytes[a.link_ids[i]] += b;
-      for (int c = 0; c < kLinkClasses; ++c) out_.class_bytes[c] += a.class_bytes[c];
+      if (model_ == FlowModel::LinkDrain) {
+        out.link.push_back(drain_load(net_, t, key, opt_.aggregate_buckets > 0 ? opt_.aggregate_buckets : 8,
+                                      net_.gpus_per_node()));
+        count(out.link.back(), key, count_bytes);
+      } else {
+        out.grouped.push_back(aggregate_step(net_, t, key, opt_.aggregate_buckets, net_.gpus_per_node()));
+        count(out.grouped.back(), key, count_bytes);
+      }
     }
     return out;
   }
 
-  std::vector<int> exchange(const std::vector<StepTraffic>& steps, const std::vector<AggregatedLoad>& loads,
+  template <class Load>
+  void count(const Load& a, std::vector<double>& key, bool count_bytes) {
+    key = a.ready_after;
+    if (!count_bytes) return;
+    for (std::size_t i = 0; i < a.link_ids.size(); ++i)
+      for (double b : a.bytes[i]) out_.link_bytes[std::size_t(a.link_ids[i])] += b;
+    for (int c = 0; c < kLinkClasses; ++c) out_.class_bytes[c] += a.class_bytes[c];
+  }
+
+  std::vector<int> exchange(const std::vector<StepTraffic>& steps, const Loads& loads,
                             std::vector<int> gate) {
     const double scale = 1.0 / chunks_;
-    for (std::size_t k = 0; k < steps.size(); ++k)
-      gate = opt_.per_pair_flows ? per_pair_step(sg_, net_, steps[k], scale, gate)
-                                 : aggregated_step(sg_, net_, loads[k], scale, gate, control_);
+    for (std::size_t k = 0; k < steps.size(); ++k) {
+      switch (model_) {
+        case FlowModel::PerPair:
+          gate = per_pair_step(sg_, net_, steps[k], scale, gate);
+          break;
+        case FlowModel::LinkDrain:
+          gate = link_drain_step(sg_, net_, loads.link[k], scale, gate, control_);
+          break;
+        default:
+          gate = aggregated_step(sg_, net_, loads.grouped[k], scale, gate, control_);
+      }
+    }
     return gate;
   }
 
@@ -201,6 +229,7 @@ class LayerDagBuilder {
   const CommPlan& plan_;
   int d_;
   int chunks_;
+  FlowModel model_;
   SgBackend sg_;
   int control_ = -1;
   std::vector<Mark> marks_;

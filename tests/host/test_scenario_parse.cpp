@@ -142,6 +142,15 @@ TEST(ScenarioParse, BadValuesAreReportedAtTheirLine) {
   d.set("workload.affinity=1.5");
   e = error_of([&] { d.resolve(); });
   EXPECT_EQ(e.field(), "workload.affinity");
+
+  d = f.doc(test::small_scenario());
+  d.set("engine.flow_model=exact");
+  e = error_of([&] { d.resolve(); });
+  EXPECT_EQ(e.field(), "engine.flow_model");
+  EXPECT_NE(std::string(e.what()).find("link-drain"), std::string::npos);  // lists the valid values
+  d = f.doc(test::small_scenario());
+  d.set("engine.flow_model=link-drain");
+  EXPECT_EQ(d.resolve().flow_model, FlowModel::LinkDrain);
 }
 
 TEST(ScenarioParse, CustomModelNeedsEveryField) {

@@ -201,6 +201,7 @@ nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost,
     std::vector<std::string> notes;
     SimOptions o = cost.sim_options(s.topology, plan, &notes);
     o.per_pair_flows = s.per_pair_flows;
+    o.flow_model = s.flow_model;
     o.progress = progress;
     if (!timeline.empty() && layer == 0)
       o.timeline_path = timeline + sanitize(spec.name()) + "." + sanitize(placement) + ".json";
