@@ -35,11 +35,10 @@ struct SimOptions {
   FlowModel flow_model = FlowModel::Auto;
   std::string timeline_path;  // when set, write a Chrome/Perfetto trace of the activities
   bool progress = false;      // progress to stderr on long runs
-  // Aggregated (grouped) model only: which senders may share a group flow. 0: only senders with the same
-  // estimated ready time (the accurate default, docs/simulator.md "Two flow models"); k > 0: senders
-  // whose estimates lie within 1/k of the step's busiest-link drain time (fewer flows, less accurate
-  // with staggered senders).
-  // Link drain: sources are grouped into this many equal-width ready-time buckets (0: 8).
+  // Grouped model: which senders may share a group flow. 0: only senders with the same estimated ready
+  // time (the accurate default, docs/simulator.md "Flow models"); k > 0: senders whose estimates lie
+  // within 1/k of the step's busiest-link drain time (fewer flows, less accurate with staggered senders).
+  // Link-drain model: sources are grouped into k equal-width ready-time buckets (0: 8).
   int aggregate_buckets = 0;
   // When the plan is block-diagonal (expert-parallel groups that never exchange tokens) and no link
   // carries two blocks' traffic, simulate each block alone: exact, and much cheaper at thousands of GPUs

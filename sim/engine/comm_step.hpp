@@ -5,7 +5,7 @@
 // - grouped: the group flows and port flows of flow_groups.hpp. A receiver is done when its group
 //   flows and the port flows of the nodes that send to it have finished, plus the longest route latency
 //   into it. About 2 D N flows on a rail-optimized cluster (N nodes); validated against per pair in
-//   docs/simulator.md ("Two flow models").
+//   docs/simulator.md ("Flow models").
 // In both models SimGrid links have no latency: CM02 would weight each flow's share by its route latency
 // (TCP RTT-unfairness), which NVLink and RDMA do not have. Route latency is charged as a delay instead.
 #include <vector>
