@@ -21,62 +21,32 @@
 #include <string>
 #include <vector>
 
+#include "bench/gpu/bench_gpu_util.cuh"
 #include "kernels/expert_ffn_backward.hpp"
 #include "kernels/moe_kernels.hpp"
 
 namespace occult::kernels {
 namespace {
 
-void ok(cudaError_t e) {
-  if (e != cudaSuccess) throw CudaError(cudaGetErrorString(e));
-}
-
-// Deterministic pseudo-random bf16 in [-scale, scale] (hash of the index; never all zeros).
-__global__ void fill_random(__nv_bfloat16* p, std::size_t n, float scale, unsigned seed) {
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n;
-       i += std::size_t(gridDim.x) * blockDim.x) {
-    unsigned h = unsigned(i) * 2654435761u ^ seed;
-    h ^= h >> 15;
-    h *= 2246822519u;
-    h ^= h >> 13;
-    p[i] = __float2bfloat16(scale * (float(h & 0xffff) / 32768.0f - 1.0f));
-  }
-}
-
-template <class T>
-struct Dev {
-  T* p = nullptr;
-  explicit Dev(std::size_t n) {
-    ok(cudaMalloc(reinterpret_cast<void**>(&p), std::max<std::size_t>(n, 1) * sizeof(T)));
-  }
-  ~Dev() { cudaFree(p); }
-  Dev(const Dev&) = delete;
-  Dev& operator=(const Dev&) = delete;
-};
-
-struct Shape {
-  const char* name;
-  int hidden, ffn;
-};
-constexpr Shape kShapes[] = {{"olmoe", 2048, 1024}, {"qwen15", 2048, 1408}, {"dsv3", 7168, 2048}};
+using namespace occult::kernels::bench;
 
 struct Problem {
   RecvView recv;
   ExpertWeights w;
   ExpertGrads grads;
   Bf16 *d_out = nullptr, *fwd_out = nullptr;
-  std::vector<std::unique_ptr<Dev<Bf16>>> bf;
-  std::vector<std::unique_ptr<Dev<float>>> f32;
-  std::unique_ptr<Dev<std::int32_t>> expert;
-  std::unique_ptr<Dev<char>> ws;
+  std::vector<std::unique_ptr<DevicePtr<Bf16>>> bf;
+  std::vector<std::unique_ptr<DevicePtr<float>>> f32;
+  std::unique_ptr<DevicePtr<std::int32_t>> expert;
+  std::unique_ptr<DevicePtr<char>> ws;
   Bf16* bf16(std::size_t n, float scale, unsigned seed) {
-    bf.push_back(std::make_unique<Dev<Bf16>>(n));
-    fill_random<<<1024, 256>>>(reinterpret_cast<__nv_bfloat16*>(bf.back()->p), n, scale, seed);
+    bf.push_back(std::make_unique<DevicePtr<Bf16>>(n));
+    fill_bf16<<<1024, 256>>>(reinterpret_cast<__nv_bfloat16*>(bf.back()->p), n, scale, seed);
     ok(cudaGetLastError());
     return bf.back()->p;
   }
   float* fp32(std::size_t n) {
-    f32.push_back(std::make_unique<Dev<float>>(n));
+    f32.push_back(std::make_unique<DevicePtr<float>>(n));
     return f32.back()->p;
   }
 };
@@ -98,7 +68,7 @@ std::unique_ptr<Problem> make_problem(const Shape& s, int L, int per_expert, int
       ex[std::size_t(r * slots + j)] = std::int32_t((std::uint64_t(r) * 2654435761u % std::uint64_t(rows) +
                                                      std::uint64_t(j) * std::uint64_t(L / slots)) %
                                                     std::uint64_t(L));
-  p->expert = std::make_unique<Dev<std::int32_t>>(ex.size());
+  p->expert = std::make_unique<DevicePtr<std::int32_t>>(ex.size());
   ok(cudaMemcpy(p->expert->p, ex.data(), ex.size() * sizeof(std::int32_t), cudaMemcpyHostToDevice));
   float* weight = p->fp32(ex.size());
   const std::vector<float> wt(ex.size(), 1.0f / float(slots));
@@ -110,7 +80,7 @@ std::unique_ptr<Problem> make_problem(const Shape& s, int L, int per_expert, int
   for (BackwardPath path : {BackwardPath::TensorCoreGrouped, BackwardPath::TensorCorePerExpert,
                             BackwardPath::Simt})  // Auto: one of the first two
     ws = std::max(ws, expert_ffn_backward_workspace_bytes(p->recv, p->w, path));
-  p->ws = std::make_unique<Dev<char>>(ws);
+  p->ws = std::make_unique<DevicePtr<char>>(ws);
   ok(cudaDeviceSynchronize());
   return p;
 }

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/gpu/bench_gpu_util.cuh"
 #include "kernels/expert_ffn_cublas.hpp"
 #include "kernels/expert_gemm_choice.hpp"
 #include "kernels/moe_kernels.hpp"
@@ -22,41 +23,7 @@
 namespace occult::kernels {
 namespace {
 
-void ok(cudaError_t e) {
-  if (e != cudaSuccess) throw CudaError(cudaGetErrorString(e));
-}
-void ok(cublasStatus_t s) {
-  if (s != CUBLAS_STATUS_SUCCESS) throw CudaError("cuBLAS status " + std::to_string(int(s)));
-}
-
-// Deterministic pseudo-random bf16 in [-scale, scale] (hash of the index; never all zeros).
-__global__ void fill_bf16(__nv_bfloat16* p, std::size_t n, float scale, unsigned seed) {
-  for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n;
-       i += std::size_t(gridDim.x) * blockDim.x) {
-    unsigned h = unsigned(i) * 2654435761u ^ seed;
-    h ^= h >> 15;
-    h *= 2246822519u;
-    h ^= h >> 13;
-    p[i] = __float2bfloat16(scale * (float(h & 0xffff) / 32768.0f - 1.0f));
-  }
-}
-
-template <class T>
-struct DevicePtr {
-  T* p = nullptr;
-  explicit DevicePtr(std::size_t n) {
-    ok(cudaMalloc(reinterpret_cast<void**>(&p), std::max<std::size_t>(n, 1) * sizeof(T)));
-  }
-  ~DevicePtr() { cudaFree(p); }
-  DevicePtr(const DevicePtr&) = delete;
-  DevicePtr& operator=(const DevicePtr&) = delete;
-};
-
-struct Shape {
-  const char* name;
-  int hidden, ffn;
-};
-constexpr Shape kShapes[] = {{"olmoe", 2048, 1024}, {"qwen15", 2048, 1408}, {"dsv3", 7168, 2048}};
+using namespace occult::kernels::bench;
 constexpr int kLocalExperts = 8;
 
 // One problem: rows, their metadata (each expert gets exactly rows_per_expert pairs, rows shuffled)
