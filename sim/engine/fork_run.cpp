@@ -39,7 +39,9 @@ std::string read_all(int fd) {
 
 }  // namespace
 
-std::string run_in_child(const std::function<std::string()>& fn) {
+std::string run_in_child(const std::function<std::string()>& fn) { return ChildRun(fn).result(); }
+
+ChildRun::ChildRun(const std::function<std::string()>& fn) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   std::fflush(nullptr);  // buffered output must not be written twice
@@ -70,11 +72,25 @@ std::string run_in_child(const std::function<std::string()>& fn) {
     ::_exit(0);  // skip static destructors: SimGrid's singletons are not meant to be torn down
   }
   ::close(fds[1]);
-  std::string msg = read_all(fds[0]);
-  ::close(fds[0]);
+  pid_ = pid;
+  fd_ = fds[0];
+}
+
+ChildRun::~ChildRun() {
+  if (pid_ < 0) return;
+  ::close(fd_);  // a child still writing gets EPIPE and exits
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
+}
+
+std::string ChildRun::result() {
+  std::string msg = read_all(fd_);
+  ::close(fd_);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
   if (msg.empty()) {
     if (WIFSIGNALED(status))
       throw std::runtime_error("simulator process died with signal " + std::to_string(WTERMSIG(status)));

@@ -1,13 +1,12 @@
 #include "sim/engine/layer_sim.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <iostream>
-#include <mutex>
+#include <memory>
 #include <numeric>
-#include <thread>
 
 #include "sim/engine/block_split.hpp"
 #include "sim/engine/fork_run.hpp"
@@ -109,28 +108,22 @@ LayerSimResult simulate_blocks(const TopologySpec& topo, const LayerWork& work, 
                                const NetworkGraph& full, const BlockSplit& split) {
   constexpr std::size_t kTop = 10;
   std::vector<nlohmann::json> parts(std::size_t(split.blocks));
-  std::atomic<int> next{0};
-  std::mutex error_mutex;
-  std::exception_ptr error;
-  auto worker = [&] {
-    for (int b = next++; b < split.blocks; b = next++) {
-      try {
-        CommPlan plan;
-        const LayerWork w = block_work(work, b, split.block_devices, plan);
-        parts[std::size_t(b)] =
-            nlohmann::json::parse(run_in_child([&] { return run_block(topo, w, opt, kTop).dump(); }));
-        if (opt.progress) std::cerr << "occult: block " << b + 1 << " of " << split.blocks << " simulated\n";
-      } catch (...) {
-        const std::lock_guard<std::mutex> lock(error_mutex);
-        if (!error) error = std::current_exception();
-        next = split.blocks;
-      }
-    }
+  // Two children at a time, all forked from this thread (see ChildRun).
+  constexpr std::size_t kParallel = 2;
+  std::deque<std::pair<int, std::unique_ptr<ChildRun>>> running;
+  auto collect = [&] {
+    const int b = running.front().first;
+    parts[std::size_t(b)] = nlohmann::json::parse(running.front().second->result());
+    running.pop_front();
+    if (opt.progress) std::cerr << "occult: block " << b + 1 << " of " << split.blocks << " simulated\n";
   };
-  std::thread helper(worker);
-  worker();
-  helper.join();
-  if (error) std::rethrow_exception(error);
+  for (int b = 0; b < split.blocks; ++b) {
+    CommPlan plan;
+    const LayerWork w = block_work(work, b, split.block_devices, plan);
+    running.emplace_back(b, std::make_unique<ChildRun>([&] { return run_block(topo, w, opt, kTop).dump(); }));
+    if (running.size() == kParallel) collect();
+  }
+  while (!running.empty()) collect();
 
   LayerSimResult r;
   std::vector<std::pair<std::string, std::vector<double>>> phases;
