@@ -1,6 +1,6 @@
 #pragma once
 // One exchange step of a layer (one plan stage, one direction, one chunk) as SimGrid activities, in
-// one of two flow models:
+// one of two flow models (the third, link drain, is sim/engine/link_drain.hpp; layer_dag picks one):
 // - per pair: one flow per (source, destination) device pair over its full route. Exact, D^2 flows.
 // - grouped: the group flows and port flows of flow_groups.hpp. A receiver is done when its group
 //   flows and the port flows of the nodes that send to it have finished, plus the longest route latency
