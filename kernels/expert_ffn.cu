@@ -43,8 +43,8 @@ __global__ void zero_unrouted_rows(const std::int32_t* expert, std::int64_t rows
 constexpr std::int64_t kWideMinPairsPerExpert = 256;
 constexpr std::int64_t kMmaWideMinPairsPerExpert = 1024;
 
-GemmKernel choose_kernel(const detail::ExpertIndex& ix) {
-  const std::int64_t per_expert = ix.capacity / ix.local_experts;
+GemmKernel choose_kernel(std::int64_t capacity, int local_experts) {
+  const std::int64_t per_expert = capacity / std::max(local_experts, 1);
   if (wgmma_available())
     return per_expert >= kWideMinPairsPerExpert ? GemmKernel::Wgmma256 : GemmKernel::Wgmma128;
   return per_expert >= kMmaWideMinPairsPerExpert ? GemmKernel::Mma256 : GemmKernel::Mma128;
@@ -93,6 +93,10 @@ bool wgmma_available() {
   return major == 9 && minor == 0;
 }
 
+GemmKernel choose_gemm_kernel(const RecvView& recv, const ExpertWeights& w) {
+  return choose_kernel(recv.num_rows * recv.slots, w.local_experts);
+}
+
 std::size_t expert_ffn_workspace_bytes(const RecvView& recv, const ExpertWeights& w) {
   std::size_t used = 0;
   carve_forward(nullptr, recv, w, &used);
@@ -109,7 +113,7 @@ void expert_ffn_forward(const RecvView& recv, const ExpertWeights& w, Bf16* out,
   detail::validate_expert_args(recv, w);
   if (recv.num_rows == 0) return;
   const ForwardBuffers b = carve_forward(workspace, recv, w, nullptr);
-  if (kernel == GemmKernel::Auto) kernel = choose_kernel(b.ix);
+  if (kernel == GemmKernel::Auto) kernel = choose_kernel(b.ix.capacity, b.ix.local_experts);
   if ((kernel == GemmKernel::Wgmma128 || kernel == GemmKernel::Wgmma256) && !wgmma_available())
     throw CudaError(std::string("expert FFN: ") + to_string(kernel) + " needs a compute capability 9.0 GPU");
   detail::build_expert_index(recv, b.ix, detail::kTileM, stream);

@@ -19,6 +19,9 @@ const char* to_string(GemmKernel k);
 // True when the current device runs the library's sm_90a code (compute capability 9.0 exactly).
 bool wgmma_available();
 
+// The kernel GemmKernel::Auto runs for these inputs on the current device (from the shapes alone).
+GemmKernel choose_gemm_kernel(const RecvView& recv, const ExpertWeights& w);
+
 // expert_ffn_forward with the kernel chosen by the caller. Throws CudaError if a wgmma kernel is asked
 // for on a device without it.
 void expert_ffn_forward(const RecvView& recv, const ExpertWeights& w, Bf16* out, void* workspace,

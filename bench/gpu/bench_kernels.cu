@@ -3,7 +3,8 @@
 // library path (permuted copy, cuBLAS GEMMs per expert,
 // SwiGLU, scatter) vs cuBLAS dense GEMMs of the same FLOPs (no routing at all: the ceiling).
 // Shapes: OLMoE (h 2048, f 1024), Qwen1.5-MoE (2048, 1408), DeepSeek-V3 (7168, 2048); 8 local
-// experts; 64..4096 rows per expert. "occult4" rows are each read by 4 local experts (pre-reduced
+// experts (an EP rank's share: OLMoE's 64 experts on 8 GPUs, DeepSeek-V3's 256 on 32); 64..4096 rows
+// per expert. "occult4" rows are each read by 4 local experts (pre-reduced
 // scatter with fp32 atomics), as on a device receiving one copy per (token, device).
 #include <benchmark/benchmark.h>
 #include <cublas_v2.h>
@@ -159,6 +160,10 @@ void bench_ffn(benchmark::State& state, Shape s, int rows_per_expert, int slots,
   state.counters["slots"] = slots;
   state.counters["hidden"] = s.hidden;
   state.counters["ffn"] = s.ffn;
+  state.counters["experts"] = kLocalExperts;
+  if (path == Path::Ours)  // which GEMM kernel ran (for Auto, the one the rule picked)
+    state.SetLabel(
+        to_string(kernel == GemmKernel::Auto ? choose_gemm_kernel(p.recv(), p.weights()) : kernel));
 }
 
 void register_all() {

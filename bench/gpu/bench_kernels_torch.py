@@ -60,7 +60,7 @@ def main():
                 p = problem(h, f, rpe, slots)
                 us = timed(lambda: ffn(p), 5 if rpe >= 1024 else 20)
                 flops = 6.0 * h * f * L * rpe
-                res.append(dict(shape=name, hidden=h, ffn=f, rows_per_expert=rpe, slots=slots, us=us, tflops=flops / us / 1e6))
+                res.append(dict(shape=name, hidden=h, ffn=f, experts=L, rows_per_expert=rpe, slots=slots, us=us, tflops=flops / us / 1e6))
                 print(res[-1], flush=True)
                 del p
                 torch.cuda.empty_cache()

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Kernels on a GPU machine, in one job: configure + build, the SASS check (wgmma kernels must hold
-# HGMMA), GPU kernel tests, compute-sanitizer, the sparse expert FFN benchmark (ours: automatic choice
+# HGMMA), GPU kernel tests, the sparse expert FFN benchmark (ours: automatic choice
 # and each GEMM kernel forced; cuBLAS per-expert; cuBLAS dense) and the PyTorch numbers (shared
-# torch_baseline.py and the torch grouped FFN path) side by side, two results tables.
+# torch_baseline.py and the torch grouped FFN path) side by side in one table
+# (scripts/gpu/kernels_table.py), then compute-sanitizer memcheck, racecheck and synccheck.
 # Run from the repository root on the GPU machine (deps from scripts/gpu/fetch-deps.sh in .deps/,
 # torch_baseline.py copied to .gpu/). Results go to $OUT (default results/gpu/local).
 #   OUT=/tmp/k bash scripts/gpu/kernels.sh            # everything
 #   SKIP_TORCH=1 SKIP_SANITIZER=1 bash scripts/gpu/kernels.sh
+#   SKIP_TORCH_BASELINE=1 bash scripts/gpu/kernels.sh    # the torch grouped FFN path, not torch_baseline.py
 #   BENCH_FILTER=^ffn/dsv3/ bash scripts/gpu/kernels.sh  # some benchmark rows only
 #   PREBUILT=dir bash scripts/gpu/kernels.sh          # skip the build: dir holds occult_gpu_tests,
-#                                                     # occult_bench_gpu and expert_ffn.cu.o
+#                                                     # occult_bench_gpu and expert_ffn.cu.o (built
+#                                                     # elsewhere with the same CUDA 13.0 nvcc)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-results/gpu/local}
@@ -19,10 +22,12 @@ BUILD=${BUILD:-build-gpu}
 log="$OUT/kernels-log.txt"
 exec > >(tee "$log") 2>&1
 status=0
+t_start=$(date +%s)
+stage() { echo "== $* (at $(($(date +%s) - t_start)) s)"; }
 
 echo "== provenance"
 date -u +%Y-%m-%dT%H:%M:%SZ
-echo "command: OUT=$OUT bash scripts/gpu/kernels.sh"
+echo "command: OUT=$OUT${PREBUILT:+ PREBUILT=$PREBUILT}${BENCH_FILTER:+ BENCH_FILTER=$BENCH_FILTER}${SKIP_TORCH_BASELINE:+ SKIP_TORCH_BASELINE=1} bash scripts/gpu/kernels.sh"
 git rev-parse --verify -q HEAD || echo "git: no repository here (the working tree was copied; see the commit that added these results)"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader
 /usr/local/cuda/bin/nvcc --version | tail -2
@@ -30,6 +35,7 @@ grep -E '#define NCCL_(MAJOR|MINOR|PATCH) ' /usr/include/nccl.h | awk '{printf "
 
 if [ -n "${PREBUILT:-}" ]; then
   echo "== prebuilt binaries from $PREBUILT"
+  [ -f "$PREBUILT/BUILD_INFO" ] && cat "$PREBUILT/BUILD_INFO"
   tests_bin="$PREBUILT/occult_gpu_tests" bench_bin="$PREBUILT/occult_bench_gpu" ffn_obj="$PREBUILT/expert_ffn.cu.o"
 else
   echo "== build"
@@ -43,79 +49,49 @@ else
 fi
 [ -x "$tests_bin" ] || { echo "build failed"; exit 1; }
 
-echo "== SASS: tensor-core instructions per expert GEMM kernel (HGMMA = wgmma, HMMA = mma.sync)"
+stage "SASS: tensor-core instructions per expert GEMM kernel (HGMMA = wgmma, HMMA = mma.sync)"
 cuobjdump --dump-sass "$ffn_obj" | awk '/Function :/ { f = $3 } /HGMMA/ { h[f]++ } / HMMA/ { m[f]++ }
   END { for (k in h) print "HGMMA", h[k], k; for (k in m) print "HMMA ", m[k], k }' | sort
 cuobjdump --dump-sass "$ffn_obj" | awk '/Function :/ { f = $3 } /HGMMA/ { h[f]++ }
   END { for (k in h) if (k ~ /wgmma/) n++; exit n == 6 ? 0 : 1 }' || { echo "SASS check failed: want HGMMA in all 6 wgmma kernels"; status=1; }
 
-echo "== GPU kernel tests"
+stage "GPU kernel tests"
 filter='Gpu*'
 "$tests_bin" --gtest_filter="$filter" || status=1
 
-echo "== benchmark: sparse expert FFN"
+stage "benchmark: sparse expert FFN"
 "$bench_bin" --benchmark_filter="${BENCH_FILTER:-^ffn/}" --benchmark_out="$OUT/kernels-bench.json" --benchmark_out_format=json \
   --benchmark_counters_tabular=true || status=1
 
 if [ -z "${SKIP_TORCH:-}" ]; then
-  echo "== PyTorch grouped FFN path (same shapes)"
+  stage "PyTorch grouped FFN path (same shapes)"
   PYTHONUNBUFFERED=1 python3 bench/gpu/bench_kernels_torch.py "$OUT/kernels-torch.json" || status=1
-  if [ -f .gpu/torch_baseline.py ]; then
-    echo "== torch_baseline.py (dense / grouped GEMM, copy)"
+  if [ -f .gpu/torch_baseline.py ] && [ -z "${SKIP_TORCH_BASELINE:-}" ]; then
+    stage "torch_baseline.py (dense / grouped GEMM, copy)"
     mkdir -p "$OUT/torch_baseline"
     # One visible GPU: its GEMM and copy numbers only (the all-to-all belongs to the backend's job).
     CUDA_VISIBLE_DEVICES=0 OUT="$OUT/torch_baseline" PYTHONUNBUFFERED=1 python3 .gpu/torch_baseline.py >/dev/null || status=1
   fi
 fi
 
-echo "== table"
-python3 - "$OUT" <<'PY' || status=1
-import json, os, sys
-out = sys.argv[1]
-bench = json.load(open(f"{out}/kernels-bench.json"))
-rows = {}
-for b in bench["benchmarks"]:
-    if not b["name"].startswith("ffn/"):
-        continue
-    _, shape, rpe, mode, path = b["name"].split("/")[:5]  # Google Benchmark appends /min_time:..
-    rows.setdefault((shape, int(rpe.split(":")[1]), mode), {})[path] = (b["real_time"], b["TFLOPs"] / 1e0)
-torch = {}
-if os.path.exists(f"{out}/kernels-torch.json"):
-    for r in json.load(open(f"{out}/kernels-torch.json"))["results"]:
-        torch[(r["shape"], r["rows_per_expert"], "standard" if r["slots"] == 1 else "occult4")] = (r["us"], r["tflops"])
-lines = ["| shape | rows/expert | mode | ours TFLOP/s (us) | cuBLAS per-expert | torch grouped_mm path | cuBLAS dense same FLOPs | ours / best library |",
-         "|---|---|---|---|---|---|---|---|"]
-fmt = lambda v: f"{v[1]:.0f} ({v[0]:.0f})" if v else "-"
-for key in sorted(rows, key=lambda k: (["olmoe", "qwen15", "dsv3"].index(k[0]), k[2], k[1])):
-    r = rows[key]
-    ours, lib, dense, tg = r.get("ours"), r.get("cublas_per_expert"), r.get("cublas_dense"), torch.get(key)
-    best = max([v[1] for v in (lib, tg) if v] or [0])
-    ratio = f"{ours[1] / best:.2f}x" if ours and best else "-"
-    lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {fmt(ours)} | {fmt(lib)} | {fmt(tg)} | {fmt(dense)} | {ratio} |")
-tb = f"{out}/torch_baseline/gemm.json"
-if os.path.exists(tb):
-    g = json.load(open(tb))
-    lines.append("")
-    lines.append("torch_baseline.py, same job: dense bf16 GEMM up to %.0f TFLOP/s; torch._grouped_mm %s TFLOP/s; copy %.2f TB/s" % (
-        max(x["tflops"] for x in g["gemm"]), ", ".join(f"{x['tflops']:.0f}" for x in g["grouped"] if "tflops" in x), g["copy_TBps"]))
-kernels = ["ours_mma128", "ours_mma256", "ours_wgmma128", "ours_wgmma256", "ours"]
-lines += ["", "GEMM kernels forced (same run), TFLOP/s end to end; `auto` is the choice expert_ffn_forward makes:", "",
-          "| shape | rows/expert | mode | mma.sync 128 | mma.sync 256 | wgmma 128 | wgmma 256 | auto |", "|---|---|---|---|---|---|---|---|"]
-for key in sorted(rows, key=lambda k: (["olmoe", "qwen15", "dsv3"].index(k[0]), k[2], k[1])):
-    r = rows[key]
-    lines.append(f"| {key[0]} | {key[1]} | {key[2]} | " + " | ".join(f"{r[k][1]:.0f}" if k in r else "-" for k in kernels) + " |")
-open(f"{out}/kernels-table.md", "w").write("\n".join(lines) + "\n")
-print("\n".join(lines))
-PY
+stage "table"
+python3 scripts/gpu/kernels_table.py "$OUT" || status=1
+
 # Last, so that a slow sanitizer run cannot cost the numbers.
+# The tests run GemmKernel::Auto (wgmma on sm_90: MatchesCublasPath checks that the rule picked both
+# wgmma widths) and every kernel forced, so these cover all six wgmma kernels.
 if [ -z "${SKIP_SANITIZER:-}" ]; then
-  echo "== compute-sanitizer memcheck (layer at model shapes, expert FFN: every GEMM kernel and epilogue, cuBLAS path, backward)"
-  compute-sanitizer --tool memcheck --error-exitcode 3 "$tests_bin" \
-    --gtest_filter='GpuLayer.ModelShapes:GpuExpertFfn.*:GpuUnpack.*' 2>&1 | tail -15 || status=1
-  echo "== compute-sanitizer racecheck (expert FFN: every GEMM kernel and epilogue)"
-  compute-sanitizer --tool racecheck --error-exitcode 3 "$tests_bin" \
-    --gtest_filter='GpuExpertFfn.MatchesCublasPath' 2>&1 | tail -6 || status=1
+  sanitize() {  # tool, gtest filter
+    stage "compute-sanitizer $1 ($2)"
+    timeout 240 compute-sanitizer --tool "$1" --error-exitcode 3 "$tests_bin" --gtest_filter="$2" >"$OUT/san.txt" 2>&1 ||
+      { echo "compute-sanitizer $1: exit $?"; grep -m 40 '^=========' "$OUT/san.txt"; status=1; }
+    grep -E '^\[  (FAILED|PASSED) |^\[==========\] [0-9]+ tests? from .* ran|SUMMARY' "$OUT/san.txt"
+    rm -f "$OUT/san.txt"
+  }
+  sanitize memcheck 'GpuLayer.ModelShapes:GpuExpertFfn.*:GpuUnpack.*:GpuKernels.*'
+  sanitize racecheck 'GpuExpertFfn.MatchesCublasPath'
+  sanitize synccheck 'GpuExpertFfn.MatchesCublasPath'
 fi
 
-echo "== done (status $status)"
+stage "done (status $status)"
 exit $status

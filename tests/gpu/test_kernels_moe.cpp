@@ -5,6 +5,7 @@
 
 #include <cublas_v2.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/expert_ffn_cublas.hpp"
@@ -161,6 +162,7 @@ TEST(GpuExpertFfn, MatchesCublasPath) {
     std::int64_t rows;
     int h, f;
   };
+  std::vector<GemmKernel> auto_picks;  // what Auto ran, so the sanitizer runs are known to cover wgmma
   // Partial m-tiles, partial 256-wide n-tiles (2 f = 384, 640), one k-tile (h = 64), K ring wrap-around.
   for (const Case c : {Case{1, 333, 256, 192}, Case{4, 333, 256, 192}, Case{1, 7000, 256, 192},
                        Case{4, 3000, 256, 192}, Case{2, 600, 64, 320}}) {
@@ -184,6 +186,7 @@ TEST(GpuExpertFfn, MatchesCublasPath) {
     const ExpertWeights ew{gate.get(), up.get(), down.get(), L, h, f};
     DeviceBuffer<char> ws(
         std::max(expert_ffn_workspace_bytes(recv, ew), expert_ffn_cublas_workspace_bytes(recv, ew)));
+    auto_picks.push_back(choose_gemm_kernel(recv, ew));
     const ref::Packed p{x, ex, wt, slots};
     const auto want = ref::expert_ffn_forward(p, rows, w);
     for (const GemmKernel k : kernels) {
@@ -203,6 +206,15 @@ TEST(GpuExpertFfn, MatchesCublasPath) {
     const auto b = from_bf16(lib.download());
     ASSERT_TRUE(all_finite(b));
     EXPECT_LT(ref::rel_frobenius(b, want), kTol) << "cublas slots " << slots << " rows " << rows;
+  }
+  // On sm_90 the automatic choice must be wgmma, both tile widths across these cases (the layer tests
+  // run Auto too, so they exercise wgmma there); elsewhere mma.sync.
+  const auto picked = [&](GemmKernel k) { return std::count(auto_picks.begin(), auto_picks.end(), k) > 0; };
+  if (wgmma_available()) {
+    EXPECT_TRUE(picked(GemmKernel::Wgmma128) && picked(GemmKernel::Wgmma256));
+    EXPECT_FALSE(picked(GemmKernel::Mma128) || picked(GemmKernel::Mma256));
+  } else {
+    EXPECT_FALSE(picked(GemmKernel::Wgmma128) || picked(GemmKernel::Wgmma256));
   }
 }
 
