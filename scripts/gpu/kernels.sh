@@ -83,7 +83,7 @@ python3 scripts/gpu/kernels_table.py "$OUT" || status=1
 if [ -z "${SKIP_SANITIZER:-}" ]; then
   sanitize() {  # tool, gtest filter
     stage "compute-sanitizer $1 ($2)"
-    timeout 240 compute-sanitizer --tool "$1" --error-exitcode 3 "$tests_bin" --gtest_filter="$2" >"$OUT/san.txt" 2>&1 ||
+    timeout 150 compute-sanitizer --tool "$1" --error-exitcode 3 "$tests_bin" --gtest_filter="$2" >"$OUT/san.txt" 2>&1 ||
       { echo "compute-sanitizer $1: exit $?"; grep -m 40 '^=========' "$OUT/san.txt"; status=1; }
     grep -E '^\[  (FAILED|PASSED) |^\[==========\] [0-9]+ tests? from .* ran|SUMMARY' "$OUT/san.txt"
     rm -f "$OUT/san.txt"
