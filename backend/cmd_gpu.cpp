@@ -49,10 +49,11 @@ void add_gpu_run(CLI::App& app) {
       "all-to-all of the standard payload is timed alongside. One process per GPU under mpirun (the\n"
       "design, any number of nodes), or one process with a thread per GPU when started without mpirun.\n"
       "The NCCL path follows the environment: NVLink by default, host-staged with NCCL_P2P_DISABLE=1,\n"
-      "sockets with NCCL_P2P_DISABLE=1 NCCL_SHM_DISABLE=1.\n"
+      "sockets with NCCL_P2P_DISABLE=1 NCCL_SHM_DISABLE=1; --transport p2p bypasses NCCL (one node).\n"
       "Example: occult gpu-run --model olmoe-1b-7b --tokens 4096 --train\n"
       "         occult gpu-run scenarios/default.toml --gpus 2 --tokens 1024\n"
-      "         mpirun -np 2 occult gpu-run --model deepseek-v3 --tokens 128 --comm-only --json");
+      "         mpirun -np 2 occult gpu-run --model deepseek-v3 --tokens 128 --comm-only --json\n"
+      "         mpirun -np 2 occult gpu-run --model deepseek-v3 --tokens 128 --comm-only --transport p2p");
   cmd->add_option(
       "scenario", a->scenario,
       "Scenario file (scenarios/*.toml): model, tokens per device, devices, strategies, placement, "
@@ -112,6 +113,20 @@ void add_gpu_run(CLI::App& app) {
                   "the GPU's counts travel with the dispatch, checked afterwards; sync: a count all-to-all "
                   "read back by the host before the pack (what a runtime without a host-side plan pays)")
       ->default_val(a->counts);
+  cmd->add_option("--transport", a->transport,
+                  "How the all-to-alls move. nccl: grouped ncclSend/ncclRecv (any topology, across nodes; "
+                  "the plain all-to-all row is always NCCL). p2p: direct intranode path, each rank writes "
+                  "its blocks straight into the peers' mapped receive buffers and signals them (every GPU "
+                  "on one node and peer-reachable, else exit 2)")
+      ->default_val(a->transport);
+  cmd->add_option("--p2p-copy", a->p2p_copy,
+                  "p2p only: sm (one kernel copies with 16-byte SM stores, then signals) or ce (copy "
+                  "engines via cudaMemcpyAsync, then a signalling kernel)")
+      ->default_val(a->p2p_copy);
+  cmd->add_option(
+         "--p2p-blocks", a->p2p_blocks,
+         "p2p only: thread blocks of the copy kernel (0: one per SM); each block copies 32 KiB chunks")
+      ->default_val(a->p2p_blocks);
   cmd->add_flag("--json", *json, "Print one JSON document on stdout");
   cmd->callback(reporting_gpu_errors("gpu-run", [a, json, mode] {
     gpu::set_nccl_mode(gpu::parse_nccl_mode(*mode));

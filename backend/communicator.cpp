@@ -9,6 +9,7 @@
 
 #include "backend/device_buffer.hpp"
 #include "backend/gpu_error.hpp"
+#include "backend/p2p_transport.hpp"
 #include "sim/core/error.hpp"
 
 namespace occult::gpu {
@@ -98,6 +99,7 @@ Communicator::~Communicator() {
     // has drained is released with abort (what PyTorch does). Non-blocking: finalize under the
     // timeout, abort if it does not settle.
     const bool drained = drain();
+    if (!drained && p2p_) p2p_->abort();  // a p2p kernel still waiting returns now
     ncclResult_t st = blocking_ || !drained ? ncclInternalError : ncclCommFinalize(comm_);
     auto t0 = Clock::now();
     while (st == ncclSuccess || st == ncclInProgress) {
@@ -134,6 +136,7 @@ bool Communicator::drain() noexcept {
 }
 
 void Communicator::abort() noexcept {
+  if (p2p_) p2p_->abort();
   if (comm_) (void)ncclCommAbort(comm_);
   comm_ = nullptr;
 }
@@ -163,7 +166,17 @@ void Communicator::settle(const char* what) {
   }
 }
 
-void Communicator::alltoallv(std::initializer_list<Part> parts) {
+void Communicator::alltoallv(std::initializer_list<Part> parts) { alltoallv(std::vector<Part>(parts)); }
+
+P2pTransport& Communicator::p2p(const P2pOptions& options) {
+  if (!p2p_) p2p_ = std::make_unique<P2pTransport>(boot_, device_, timeout_s_, options);
+  const P2pOptions& have = p2p_->options();
+  if (have.copy != options.copy || have.blocks != options.blocks)
+    throw GpuError("p2p: one communicator serves one set of p2p options");
+  return *p2p_;
+}
+
+void Communicator::alltoallv(const std::vector<Part>& parts) {
   if (!comm_) throw GpuError("alltoallv on an aborted communicator");
   auto me = std::size_t(rank_);
   bool local = false;
@@ -218,6 +231,8 @@ void Communicator::wait() {
   auto t0 = Clock::now();
   for (;;) {
     const cudaError_t q = cudaStreamQuery(stream_);
+    // A p2p wait that ran out of time ended its kernel (and the stream) with the error recorded.
+    if (p2p_ && !p2p_->failure().empty()) fail(p2p_->failure());
     if (q == cudaSuccess) return;
     if (q != cudaErrorNotReady)
       fail(std::string("GPU error while waiting: ") + cudaGetErrorName(q) + " (" + cudaGetErrorString(q) +

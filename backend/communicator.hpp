@@ -17,6 +17,21 @@
 
 namespace occult::gpu {
 
+class P2pTransport;
+
+// How the all-to-all-v of a layer moves: NCCL (any topology, across nodes) or the direct intranode
+// peer-to-peer path (backend/p2p_transport.hpp), by SM stores (sm) or copy engines (ce).
+enum class Transport { Nccl, P2p };
+Transport parse_transport(const std::string& text);  // InputError (field "transport")
+const char* transport_name(Transport t);
+enum class P2pCopy { Sm, CopyEngine };
+P2pCopy parse_p2p_copy(const std::string& text);  // InputError (field "p2p-copy")
+const char* p2p_copy_name(P2pCopy c);
+struct P2pOptions {
+  P2pCopy copy = P2pCopy::Sm;
+  int blocks = 0;  // thread blocks of the copy kernel; 0: one per SM
+};
+
 // Bytes per peer, and where each peer's block starts, in one contiguous buffer.
 struct Exchange {
   std::vector<std::size_t> bytes;
@@ -54,6 +69,10 @@ class Communicator {
   // the transfer (serialised, a large local block would cost as much as a remote one); stream()
   // waits for them. Enqueued on stream().
   void alltoallv(std::initializer_list<Part> parts);
+  void alltoallv(const std::vector<Part>& parts);
+  // The direct P2P transport over the same ranks, created (collectively) on first use; its GPU waits
+  // are bounded by the same timeout, and wait() reports its failures like NCCL's.
+  P2pTransport& p2p(const P2pOptions& options);
   // Waits for everything enqueued on stream(); throws GpuError (after aborting the communicator) on
   // an NCCL error, a failed peer rank, or when `timeout_s` passes.
   void wait();
@@ -79,6 +98,7 @@ class Communicator {
   cudaStream_t stream_ = nullptr;
   cudaStream_t copy_stream_ = nullptr;  // local blocks, concurrent with NCCL
   cudaEvent_t fork_ = nullptr, join_ = nullptr;
+  std::unique_ptr<P2pTransport> p2p_;
 };
 
 // NCCL mode of the communicators this process creates. Blocking (the default, PyTorch's mode) launches

@@ -37,6 +37,9 @@ nlohmann::json job_to_json(const GpuJob& job, const JobResult& r, const std::str
   j["bootstrap"] = r.bootstrap;
   j["nccl_mode"] = nccl_mode_name(nccl_mode());
   j["counts"] = job.layer.counts_sync ? "sync" : "fused";
+  j["transport"] = transport_name(job.layer.transport);
+  if (job.layer.transport == Transport::P2p)
+    j["p2p"] = {{"copy", p2p_copy_name(job.layer.p2p.copy)}, {"blocks", job.layer.p2p.blocks}};
   j["notes"] = job.notes;
   j["ranks"] = r.ranks;
   j["model"] = {
@@ -90,7 +93,9 @@ void print_job(std::ostream& os, const GpuJob& job, const JobResult& r, const st
      << r.ranks << " GPUs (" << r.bootstrap << "), path " << path
      << (job.layer.training ? ", training" : ", forward")
      << (job.layer.comm_only ? ", dispatch+combine only" : "") << "\n";
-  os << "NCCL " << nccl_mode_name(nccl_mode()) << ", counts "
+  os << "transport " << transport_name(job.layer.transport);
+  if (job.layer.transport == Transport::P2p) os << " (" << p2p_copy_name(job.layer.p2p.copy) << " copy)";
+  os << "; NCCL " << nccl_mode_name(nccl_mode()) << ", counts "
      << (job.layer.counts_sync ? "sync (a count exchange before the pack)" : "fused into the dispatch")
      << "\n";
   os << "times: median of " << job.iters

@@ -167,6 +167,10 @@ GpuJob make_job(const RunArgs& in) {
   if (a.counts != "fused" && a.counts != "sync")
     throw InputError("", 0, "counts", "'" + a.counts + "' is not a count exchange (fused, sync)");
   job.layer.counts_sync = a.counts == "sync";
+  job.layer.transport = parse_transport(a.transport);
+  job.layer.p2p.copy = parse_p2p_copy(a.p2p_copy);
+  if (a.p2p_blocks < 0) throw InputError("", 0, "p2p-blocks", "must be 0 (one per SM) or a block count");
+  job.layer.p2p.blocks = a.p2p_blocks;
   job.gpus = D;
   job.plain = !a.no_plain;
   if (a.iters < 1 || a.warmup < 0) throw InputError("", 0, "iters", "needs --iters >= 1 and --warmup >= 0");

@@ -21,7 +21,9 @@ struct RunArgs {
   double skew = 0.0, affinity = 0.0;
   std::uint64_t seed = 1;
   bool train = false, comm_only = false, no_plain = false;
-  std::string counts = "fused";  // fused | sync (LayerOptions::counts_sync)
+  std::string counts = "fused";                     // fused | sync (LayerOptions::counts_sync)
+  std::string transport = "nccl", p2p_copy = "sm";  // LayerOptions::transport, p2p.copy
+  int p2p_blocks = 0;
   int iters = 20, warmup = 3, check_tokens = 4;
   std::int64_t max_tokens = 0;
   double timeout_s = 120;

@@ -6,6 +6,7 @@
 
 #include "backend/device_buffer.hpp"
 #include "backend/gpu_error.hpp"
+#include "backend/p2p_transport.hpp"
 #include "backend/synthetic.hpp"
 #include "sim/core/error.hpp"
 
@@ -72,6 +73,14 @@ std::int64_t sum(const std::vector<std::int64_t>& v) {
   std::int64_t s = 0;
   for (auto x : v) s += x;
   return s;
+}
+
+// A buffer other ranks write into. For the P2P transport it is at least kP2pMinShared bytes, so it
+// is an allocation of its own that a CUDA IPC handle names alone (small allocations share pages).
+template <class T>
+DeviceBuffer<T> receive_buffer(std::size_t count, const char* what, Transport t) {
+  if (t == Transport::P2p) count = std::max(count, (kP2pMinShared + sizeof(T) - 1) / sizeof(T));
+  return DeviceBuffer<T>(count, what);
 }
 
 template <class T>
@@ -143,9 +152,11 @@ MoeLayerRank::MoeLayerRank(Communicator& comm, const LayerOptions& opt, const La
   // counts[q] goes to peer q and peer q's count lands at counts[D + q]: one int per remote peer at a
   // fixed place; a rank's count to itself stays where the layout wrote it.
   for (int q = 0; q < D; ++q) {
-    counts_xchg_.offset.push_back(std::size_t(q) * sizeof(std::int32_t));
-    counts_xchg_.bytes.push_back(q == r ? 0 : sizeof(std::int32_t));
+    counts_out_.offset.push_back(std::size_t(q) * sizeof(std::int32_t));
+    counts_in_.offset.push_back(std::size_t(D + q) * sizeof(std::int32_t));
+    counts_out_.bytes.push_back(q == r ? 0 : sizeof(std::int32_t));
   }
+  counts_in_.bytes = counts_out_.bytes;
 
   cudaStream_t s = comm.stream();
   Buffers& b = *b_;
@@ -172,7 +183,7 @@ MoeLayerRank::MoeLayerRank(Communicator& comm, const LayerOptions& opt, const La
   upload(b.local_index, local, "placement", s);
 
   const std::size_t pairs = std::size_t(std::max<std::int64_t>(tokens_ * k, 1));
-  b.counts = DeviceBuffer<std::int32_t>(2 * std::size_t(D), "layout counts");
+  b.counts = receive_buffer<std::int32_t>(2 * std::size_t(D), "layout counts", opt_.transport);
   b.send_offsets = DeviceBuffer<std::int32_t>(std::size_t(D) + 1, "layout offsets");
   b.pair_row = DeviceBuffer<std::int32_t>(pairs, "layout");
   b.pair_slot = DeviceBuffer<std::int32_t>(pairs, "layout");
@@ -191,10 +202,11 @@ MoeLayerRank::MoeLayerRank(Communicator& comm, const LayerOptions& opt, const La
   b.send_rows = DeviceBuffer<Bf16>(std::size_t(send_cap) * h, "dispatch send buffer");
   b.send_expert = DeviceBuffer<std::int32_t>(std::size_t(send_cap * slots_), "dispatch metadata");
   b.send_weight = DeviceBuffer<float>(std::size_t(send_cap * slots_), "dispatch metadata");
-  b.recv_rows = DeviceBuffer<Bf16>(std::size_t(recv_cap) * h, "dispatch receive buffer");
-  b.recv_expert = DeviceBuffer<std::int32_t>(std::size_t(recv_cap * slots_), "dispatch metadata");
-  b.recv_weight = DeviceBuffer<float>(std::size_t(recv_cap * slots_), "dispatch metadata");
-  b.back_rows = DeviceBuffer<Bf16>(std::size_t(send_cap) * h, "combine receive buffer");
+  b.recv_rows = receive_buffer<Bf16>(std::size_t(recv_cap) * h, "dispatch receive buffer", opt_.transport);
+  b.recv_expert =
+      receive_buffer<std::int32_t>(std::size_t(recv_cap * slots_), "dispatch metadata", opt_.transport);
+  b.recv_weight = receive_buffer<float>(std::size_t(recv_cap * slots_), "dispatch metadata", opt_.transport);
+  b.back_rows = receive_buffer<Bf16>(std::size_t(send_cap) * h, "combine receive buffer", opt_.transport);
   b.y = DeviceBuffer<Bf16>(std::max<std::size_t>(std::size_t(tokens_) * h, 1), "output y");
 
   kernels::RecvView cap_view{b.recv_rows.get(), b.recv_expert.get(), b.recv_weight.get(), recv_cap, slots_};
@@ -230,15 +242,40 @@ MoeLayerRank::MoeLayerRank(Communicator& comm, const LayerOptions& opt, const La
     fill_synthetic_bf16(b.dy.get(), std::size_t(tokens_) * h, opt_.seed, kGradStream,
                         std::uint64_t(first_token_) * h, 1.0f, s);
     b.dy_send = DeviceBuffer<Bf16>(std::size_t(send_cap) * h, "gradient send buffer");
-    b.dy_recv = DeviceBuffer<Bf16>(std::size_t(recv_cap) * h, "gradient receive buffer");
+    b.dy_recv = receive_buffer<Bf16>(std::size_t(recv_cap) * h, "gradient receive buffer", opt_.transport);
     b.d_rows = DeviceBuffer<Bf16>(std::size_t(recv_cap) * h, "input gradient rows");
     b.d_weight = DeviceBuffer<float>(std::size_t(recv_cap * slots_), "gate gradient rows");
-    b.dx_back = DeviceBuffer<Bf16>(std::size_t(send_cap) * h, "input gradient receive buffer");
-    b.dw_back = DeviceBuffer<float>(std::size_t(send_cap * slots_), "gate gradient receive buffer");
+    b.dx_back =
+        receive_buffer<Bf16>(std::size_t(send_cap) * h, "input gradient receive buffer", opt_.transport);
+    b.dw_back =
+        receive_buffer<float>(std::size_t(send_cap * slots_), "gate gradient receive buffer", opt_.transport);
     b.dx = DeviceBuffer<Bf16>(std::max<std::size_t>(std::size_t(tokens_) * h, 1), "input gradient dx");
     b.d_weights = DeviceBuffer<float>(pairs, "gate weight gradients");
   }
   comm_.wait();
+
+  const Transport tr = opt_.transport;
+  const Communicator::Part counts{b.counts.get(), &counts_out_, b.counts.get(), &counts_in_};
+  std::vector<Communicator::Part> dispatch = {
+      {b.send_rows.get(), &rows_out_, b.recv_rows.get(), &rows_in_},
+      {b.send_expert.get(), &meta_out_, b.recv_expert.get(), &meta_in_},
+      {b.send_weight.get(), &meta_out_, b.recv_weight.get(), &meta_in_}};
+  if (opt_.counts_sync) {
+    counts_op_ = AllToAll(comm_, tr, opt_.p2p, {counts});
+  } else {
+    dispatch.push_back(counts);
+  }
+  dispatch_op_ = AllToAll(comm_, tr, opt_.p2p, dispatch);
+  const Bf16* combine_src = opt_.comm_only ? b.recv_rows.get() : b.expert_out.get();
+  combine_op_ = AllToAll(comm_, tr, opt_.p2p, {{combine_src, &rows_in_, b.back_rows.get(), &rows_out_}});
+  if (opt_.training) {
+    grad_dispatch_op_ =
+        AllToAll(comm_, tr, opt_.p2p, {{b.dy_send.get(), &rows_out_, b.dy_recv.get(), &rows_in_}});
+    std::vector<Communicator::Part> grad = {
+        {opt_.comm_only ? b.dy_recv.get() : b.d_rows.get(), &rows_in_, b.dx_back.get(), &rows_out_}};
+    if (!opt_.comm_only) grad.push_back({b.d_weight.get(), &meta_in_, b.dw_back.get(), &meta_out_});
+    grad_combine_op_ = AllToAll(comm_, tr, opt_.p2p, grad);
+  }
 }
 
 MoeLayerRank::~MoeLayerRank() { comm_.quiesce(); }
@@ -254,9 +291,9 @@ WireBytes MoeLayerRank::wire_bytes(Phase p) const {
   const bool grads = opt_.training && !opt_.comm_only;
   switch (p) {
     case Phase::Counts:
-      return {0, opt_.counts_sync ? remote(counts_xchg_) : 0};
+      return {0, opt_.counts_sync ? remote(counts_out_) : 0};
     case Phase::Dispatch:
-      return {remote(rows_out_), 2 * remote(meta_out_) + (opt_.counts_sync ? 0 : remote(counts_xchg_))};
+      return {remote(rows_out_), 2 * remote(meta_out_) + (opt_.counts_sync ? 0 : remote(counts_out_))};
     case Phase::Combine:
       return {remote(rows_in_), 0};
     case Phase::GradDispatch:
@@ -314,7 +351,6 @@ void MoeLayerRank::run(cudaEvent_t* ev) {
   const kernels::ExpertWeights w{b.gate.get(), b.up.get(), b.down.get(), m.experts / D, h, m.ffn};
   const kernels::RecvView recv{b.recv_rows.get(), b.recv_expert.get(), b.recv_weight.get(), recv_total_,
                                slots_};
-  const Communicator::Part counts{b.counts.get(), &counts_xchg_, b.counts.get() + D, &counts_xchg_};
   const std::size_t counts_bytes = 2 * std::size_t(D) * sizeof(std::int32_t);
 
   // The previous run's read-back of the counts must finish before the layout rewrites them.
@@ -324,7 +360,7 @@ void MoeLayerRank::run(cudaEvent_t* ev) {
   mark();
   if (opt_.counts_sync) {
     // The receivers' sizes: one count per peer, exchanged and read back before NCCL can be told them.
-    comm_.alltoallv({counts});
+    counts_op_.run();
     OCCULT_CUDA(cudaMemcpyAsync(b.host_counts, b.counts.get(), counts_bytes, cudaMemcpyDeviceToHost, s));
     comm_.wait();
     check_counts();
@@ -333,15 +369,10 @@ void MoeLayerRank::run(cudaEvent_t* ev) {
   kernels::pack_rows(mode_, b.x.get(), h, routing, place, layout,
                      {b.send_rows.get(), b.send_expert.get(), b.send_weight.get()}, s);
   mark();
-  if (opt_.counts_sync) {
-    comm_.alltoallv({{b.send_rows.get(), &rows_out_, b.recv_rows.get(), &rows_in_},
-                     {b.send_expert.get(), &meta_out_, b.recv_expert.get(), &meta_in_},
-                     {b.send_weight.get(), &meta_out_, b.recv_weight.get(), &meta_in_}});
-  } else {
-    comm_.alltoallv({{b.send_rows.get(), &rows_out_, b.recv_rows.get(), &rows_in_},
-                     {b.send_expert.get(), &meta_out_, b.recv_expert.get(), &meta_in_},
-                     {b.send_weight.get(), &meta_out_, b.recv_weight.get(), &meta_in_},
-                     counts});
+  dispatch_op_.run();
+  if (!opt_.counts_sync) {
+    // (p2p: the next dispatch may rewrite these ints before this read; both writes come from the
+    // same plan and an aligned int is never torn, so the check sees the same counts either way.)
     OCCULT_CUDA(cudaEventRecord(b.dispatched, s));
     OCCULT_CUDA(cudaStreamWaitEvent(b.aside, b.dispatched, 0));
     OCCULT_CUDA(
@@ -349,13 +380,9 @@ void MoeLayerRank::run(cudaEvent_t* ev) {
     OCCULT_CUDA(cudaEventRecord(b.counts_read, b.aside));
   }
   mark();
-  const Bf16* combine_src = b.recv_rows.get();
-  if (!opt_.comm_only) {
-    kernels::expert_ffn_forward(recv, w, b.expert_out.get(), b.ffn_ws.get(), s);
-    combine_src = b.expert_out.get();
-  }
+  if (!opt_.comm_only) kernels::expert_ffn_forward(recv, w, b.expert_out.get(), b.ffn_ws.get(), s);
   mark();
-  comm_.alltoallv({{combine_src, &rows_in_, b.back_rows.get(), &rows_out_}});
+  combine_op_.run();
   mark();
   kernels::unpack_reduce(b.back_rows.get(), h, tokens_, k, layout, b.y.get(), s);
   mark();
@@ -363,22 +390,14 @@ void MoeLayerRank::run(cudaEvent_t* ev) {
 
   kernels::pack_rows_only(b.dy.get(), h, routing, layout, b.dy_send.get(), s);
   mark();
-  comm_.alltoallv({{b.dy_send.get(), &rows_out_, b.dy_recv.get(), &rows_in_}});
+  grad_dispatch_op_.run();
   mark();
-  const Bf16* grad_src = b.dy_recv.get();
-  if (!opt_.comm_only) {
+  if (!opt_.comm_only)
     kernels::expert_ffn_backward(
         recv, w, b.dy_recv.get(),
         {b.d_rows.get(), b.d_weight.get(), b.d_gate.get(), b.d_up.get(), b.d_down.get()}, b.bwd_ws.get(), s);
-    grad_src = b.d_rows.get();
-  }
   mark();
-  if (opt_.comm_only) {
-    comm_.alltoallv({{grad_src, &rows_in_, b.dx_back.get(), &rows_out_}});
-  } else {
-    comm_.alltoallv({{grad_src, &rows_in_, b.dx_back.get(), &rows_out_},
-                     {b.d_weight.get(), &meta_in_, b.dw_back.get(), &meta_out_}});
-  }
+  grad_combine_op_.run();
   mark();
   kernels::unpack_reduce(b.dx_back.get(), h, tokens_, k, layout, b.dx.get(), s);
   if (!opt_.comm_only)

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/all_to_all.hpp"
 #include "backend/communicator.hpp"
 #include "kernels/moe_kernels.hpp"
 #include "sim/core/model.hpp"
@@ -47,6 +48,9 @@ struct LayerOptions {
   // dispatch group, checked against the plan once the host next waits. true (sync): a separate count
   // all-to-all read back by the host before the pack, what a runtime without a host-side plan pays.
   bool counts_sync = false;
+  // NCCL, or the direct intranode P2P path (peer-mapped receive buffers; every GPU on one node).
+  Transport transport = Transport::Nccl;
+  P2pOptions p2p;
 };
 
 // Bytes this rank puts on the wire (remote peers only) per phase of one iteration.
@@ -97,8 +101,10 @@ class MoeLayerRank {
   int slots_ = 1;
   std::int64_t tokens_ = 0, first_token_ = 0;
   std::int64_t send_total_ = 0, recv_total_ = 0;
-  Exchange rows_out_, rows_in_, meta_out_, meta_in_, counts_xchg_;
+  Exchange rows_out_, rows_in_, meta_out_, meta_in_, counts_out_, counts_in_;
   std::unique_ptr<Buffers> b_;
+  // The layer's exchanges over its fixed buffers, prepared once on the chosen transport.
+  AllToAll counts_op_, dispatch_op_, combine_op_, grad_dispatch_op_, grad_combine_op_;
 };
 
 // The same rows as a plan's dispatch and combine, exchanged with no layout, pack or metadata: what a

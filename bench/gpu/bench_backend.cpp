@@ -1,5 +1,6 @@
 // Dispatch + combine on 2 GPUs (threads fallback, one communicator per GPU), standard vs occult vs
-// the plain NCCL all-to-all of the standard payload, at DeepSeek-V3 width (h 7168, 256 experts,
+// the plain NCCL all-to-all of the standard payload, on NCCL (p2p:0) or the direct P2P transport
+// (p2p:1, SM copy; p2p:2, copy engines), at DeepSeek-V3 width (h 7168, 256 experts,
 // top-8, contiguous placement). Manual time: the GPU events around the two exchanges of rank 0.
 // The side-by-side table of record comes from `occult gpu-run` (scripts/gpu/backend.sh); this is
 // the same measurement in Google Benchmark form for quick A/B work on the runtime.
@@ -25,6 +26,7 @@ void bm_exchange(benchmark::State& state) {
   }
   const std::int64_t tokens = state.range(0);
   const auto variant = Variant(state.range(1));
+  const auto p2p = state.range(2);
   const ModelConfig m = model_preset("deepseek-v3");
   TraceGenParams gp;
   gp.experts = m.experts;
@@ -35,6 +37,8 @@ void bm_exchange(benchmark::State& state) {
   LayerOptions opt;
   opt.model = m;
   opt.comm_only = true;
+  opt.transport = p2p ? Transport::P2p : Transport::Nccl;
+  opt.p2p.copy = p2p == 2 ? P2pCopy::CopyEngine : P2pCopy::Sm;
   double bytes = 0;
   run_on_threads(2, [&](Bootstrap& boot) {
     Communicator comm(boot, device_for_rank(boot), 60);
@@ -88,8 +92,13 @@ void bm_exchange(benchmark::State& state) {
 
 BENCHMARK(bm_exchange)
     ->Name("backend/dispatch_combine")
-    ->ArgNames({"tokens", "variant"})
-    ->ArgsProduct({{128, 8192, 32768}, {kStandard, kOccult, kPlain}})
+    ->ArgNames({"tokens", "variant", "p2p"})
+    ->Apply([](benchmark::internal::Benchmark* b) {
+      for (std::int64_t t : {128, 8192, 32768})
+        for (std::int64_t v : {kStandard, kOccult, kPlain})
+          for (std::int64_t p : {0, 1, 2})
+            if (v != kPlain || p == 0) b->Args({t, v, p});  // the plain all-to-all is the NCCL reference
+    })
     ->UseManualTime()
     ->Unit(benchmark::kMicrosecond)
     ->MinTime(0.2);

@@ -8,6 +8,8 @@
 # PATHS limits the a2a and layer runs to some NCCL paths (default: all three).
 # Steps (default: all but sanitizer and bench): tests sanitizer torch a2a layer mpi scenario bench
 # calibrate. The build always runs.
+# Transports: every NVLink a2a/layer/mpi run is made with NCCL (--transport nccl, the default) and
+# again with the direct P2P path (--transport p2p; run names end in -p2p, -p2p-ce for copy engines).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 steps=" ${*:-tests torch a2a layer mpi scenario calibrate} "
@@ -48,7 +50,7 @@ grep -i "mpi" "$R/configure.log" | tee -a "$R/steps.log"
 
 if want tests && [ $tests_built = 1 ]; then
   log "GPU tests (backend)"
-  timeout 150 $B/tests/occult_gpu_tests --gtest_filter='Backend*:ThreadBootstrap*:Communicator*:*CommunicatorModes*:DeviceBuffer*:Watchdog*' \
+  timeout 200 $B/tests/occult_gpu_tests --gtest_filter='Backend*:ThreadBootstrap*:Communicator*:*CommunicatorModes*:*Transports*:P2p*:DeviceBuffer*:Watchdog*' \
     >"$R/gpu-tests.log" 2>&1
   echo "gpu tests rc=$?" | tee -a "$R/steps.log"
   grep -E "^\[  (PASSED|FAILED|SKIPPED) |FAILED  \]" "$R/gpu-tests.log" | tail -30
@@ -66,6 +68,13 @@ run() {  # name, env assignments..., -- occult args...
   env "${envs[@]}" timeout 150 $O gpu-run "$@" --json >"$R/$name.json" 2>"$R/$name.err"
   echo "$name rc=$?" | tee -a "$R/steps.log"
 }
+mpi_run() {  # name, occult args...: one process per GPU under mpirun
+  local name=$1; shift
+  command -v mpirun >/dev/null || return 0
+  log "mpirun gpu-run $name: $*"
+  timeout 150 mpirun -np 2 --bind-to none $O gpu-run "$@" --json >"$R/$name.json" 2>"$R/$name.err"
+  echo "$name rc=$?" | tee -a "$R/steps.log"
+}
 P_NV=(NCCL_NVLS_ENABLE=0)
 P_PCIE=(NCCL_P2P_DISABLE=1)
 P_NET=(NCCL_P2P_DISABLE=1 NCCL_SHM_DISABLE=1)
@@ -79,9 +88,16 @@ fi
 if want a2a; then
   # Dispatch + combine alone at DeepSeek-V3 width (h=7168, 256 experts, top-8).
   run "a2a-nvlink-128" "${P_NV[@]}" -- --model deepseek-v3 --tokens 128 --comm-only --iters 50
+  run "a2a-nvlink-128-p2p" "${P_NV[@]}" -- --model deepseek-v3 --tokens 128 --comm-only --iters 50 --transport p2p
+  run "a2a-nvlink-128-p2p-ce" "${P_NV[@]}" -- --model deepseek-v3 --tokens 128 --comm-only --iters 50 --transport p2p --p2p-copy ce
+  mpi_run "a2a-nvlink-128-mpi-p2p" --model deepseek-v3 --tokens 128 --comm-only --iters 50 --transport p2p
+  mpi_run "a2a-nvlink-128-mpi" --model deepseek-v3 --tokens 128 --comm-only --iters 50
   for t in 1024 8192 32768; do
     run "a2a-nvlink-$t" "${P_NV[@]}" -- --model deepseek-v3 --tokens $t --comm-only --iters 20
+    run "a2a-nvlink-$t-p2p" "${P_NV[@]}" -- --model deepseek-v3 --tokens $t --comm-only --iters 20 --transport p2p
+    run "a2a-nvlink-$t-p2p-ce" "${P_NV[@]}" -- --model deepseek-v3 --tokens $t --comm-only --iters 20 --transport p2p --p2p-copy ce
   done
+  mpi_run "a2a-nvlink-32768-mpi-p2p" --model deepseek-v3 --tokens 32768 --comm-only --iters 20 --transport p2p
   # Small batch, what each default costs: NCCL's non-blocking mode (a helper thread per exchange), the
   # count exchange read back before the pack (sync), and both (the defaults before 2026-11-28 15:00).
   run "a2a-nvlink-128-nonblocking" "${P_NV[@]}" -- --model deepseek-v3 --tokens 128 --comm-only --iters 50 --nccl-mode nonblocking
@@ -96,17 +112,15 @@ if want layer; then
   # Whole layer at OLMoE shape (64 experts, top-8), forward and training, on the three paths.
   for t in 128 4096; do
     run "layer-nvlink-$t" "${P_NV[@]}" -- --model olmoe-1b-7b --tokens $t --train --iters 20
+    run "layer-nvlink-$t-p2p" "${P_NV[@]}" -- --model olmoe-1b-7b --tokens $t --train --iters 20 --transport p2p
     run "layer-pcie-$t" "${P_PCIE[@]}" -- --model olmoe-1b-7b --tokens $t --train --iters 10
     run "layer-network-$t" "${P_NET[@]}" -- --model olmoe-1b-7b --tokens $t --train --iters 5
   done
   run "layer-nvlink-128-nonblocking-sync" "${P_NV[@]}" -- --model olmoe-1b-7b --tokens 128 --train --iters 20 --nccl-mode nonblocking --counts sync
 fi
-if want mpi && command -v mpirun >/dev/null; then
-  log "mpirun: one process per GPU"
-  timeout 120 mpirun -np 2 --bind-to none $O gpu-run --model olmoe-1b-7b --tokens 4096 --train --iters 20 --json \
-    >"$R/layer-nvlink-4096-mpi.json" 2>"$R/layer-nvlink-4096-mpi.err"
-  echo "mpi rc=$?" | tee -a "$R/steps.log"
-  tail -5 "$R/layer-nvlink-4096-mpi.err"
+if want mpi; then
+  mpi_run "layer-nvlink-4096-mpi" --model olmoe-1b-7b --tokens 4096 --train --iters 20
+  mpi_run "layer-nvlink-4096-mpi-p2p" --model olmoe-1b-7b --tokens 4096 --train --iters 20 --transport p2p
 fi
 if want scenario; then
   # A scenario file's layer on these GPUs: the default scenario (8 PCIe GPUs) at its model, routing
@@ -130,9 +144,9 @@ if want calibrate; then
   cp "$R/h200x2.json" "$OUT/" 2>/dev/null
 fi
 if want sanitizer && [ $tests_built = 1 ]; then
-  log "compute-sanitizer (memcheck) on the layer tests"
-  timeout 150 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 \
-    $B/tests/occult_gpu_tests --gtest_filter='BackendLayer.ForwardOverShapes:Communicator.AllToAllV*' \
+  log "compute-sanitizer (memcheck) on the layer tests, NCCL and p2p"
+  timeout 200 compute-sanitizer --tool memcheck --report-api-errors no --error-exitcode 9 \
+    $B/tests/occult_gpu_tests --gtest_filter='BackendLayer.ForwardOverShapes:BackendLayer.P2pTransport:*Transports*' \
     >"$R/sanitizer.log" 2>&1
   echo "compute-sanitizer rc=$?" | tee -a "$R/steps.log"
   tail -3 "$R/sanitizer.log"

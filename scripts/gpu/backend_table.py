@@ -38,8 +38,10 @@ def mb(b):
 
 
 def variant(j):
-    """Row label: the path and whatever differs from the defaults (threads, blocking NCCL, fused counts)."""
+    """Row label: the path and whatever differs from the defaults (threads, NCCL transport, blocking NCCL, fused counts)."""
+    p2p = j.get("transport") == "p2p"
     return (j["path"] + (" (mpirun)" if j.get("bootstrap") == "mpi" else "")
+            + ((" (p2p, " + j["p2p"]["copy"] + " copy)") if p2p else "")
             + (" (NCCL non-blocking)" if j.get("nccl_mode") == "nonblocking" else "")
             + (" (counts sync)" if j.get("counts") == "sync" else ""))
 
@@ -63,8 +65,9 @@ if any_run:
     print("Times: median over iterations, slowest rank. Bytes: remote bytes sent per rank (what crosses NVLink / PCIe / socket).\n")
 
 print("## Dispatch + combine (--comm-only), DeepSeek-V3 width h=7168, 256 experts, top-8, 2 GPUs\n")
-print("| path | tokens/GPU | standard MB | occult MB | std dispatch us | occult dispatch us | plain NCCL us | std combine us | occult combine us | plain combine us | occult GB/s (its bytes) | plain GB/s | occult/std dispatch+combine |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("The transport moves the layer's all-to-alls (NCCL, or the direct P2P path); the plain all-to-all is always NCCL.\n")
+print("| path | tokens/GPU | standard MB | occult MB | std dispatch us | occult dispatch us | plain NCCL us | std combine us | occult combine us | plain combine us | occult GB/s (its bytes) | plain GB/s | occult/std dispatch+combine | occult pack+dispatch us |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for name, j in sorted(runs.items(), key=lambda kv: (kv[1]["path"], kv[1]["tokens_per_gpu"], kv[0])):
     if not name.startswith("a2a-"):
         continue
@@ -78,7 +81,7 @@ for name, j in sorted(runs.items(), key=lambda kv: (kv[1]["path"], kv[1]["tokens
     label = variant(j)
     print(f"| {label} | {j['tokens_per_gpu']} | {mb(sb)} | {mb(ob)} | {f1(sd)} | {f1(od)} | {f1(pl and pl['dispatch_us'])} | "
           f"{f1(sc)} | {f1(oc)} | {f1(pl and pl['combine_us'])} | {f1(o['wire_GBps']['dispatch'])} | "
-          f"{f1(pl and pl['dispatch_GBps'])} | {f2((od + oc) / (sd + sc))} |")
+          f"{f1(pl and pl['dispatch_GBps'])} | {f2((od + oc) / (sd + sc))} | {f1(od + o['phases_us']['pack'])} |")
 
 print("\n## Whole layer, OLMoE shape (64 experts, top-8, h=2048, f=1024), 2 GPUs, training (forward + backward)\n")
 print("Communication = dispatch + combine + their two backward mirrors (the four all-to-alls of a training step).\n")

@@ -49,6 +49,9 @@ TEST(BackendCli, BadInputExitsWith2) {
   expect_bad_input("gpu-run --gpus 2 --nccl-mode fast", "nccl-mode");
   expect_bad_input("calibrate --nccl-mode fast -o /tmp/occult-never.json", "nccl-mode");
   expect_bad_input("gpu-run --gpus 2 --counts later", "counts");
+  expect_bad_input("gpu-run --gpus 2 --transport nvshmem", "transport");
+  expect_bad_input("gpu-run --gpus 2 --transport p2p --p2p-copy dma", "p2p-copy");
+  expect_bad_input("gpu-run --gpus 2 --transport p2p --p2p-blocks -1", "p2p-blocks");
 }
 
 // A scenario for the two-GPU NVLink machine with the given strategies (and two placements, one the

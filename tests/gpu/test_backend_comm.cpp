@@ -8,9 +8,11 @@
 #include <stdexcept>
 #include <thread>
 
+#include "backend/all_to_all.hpp"
 #include "backend/communicator.hpp"
 #include "backend/device_buffer.hpp"
 #include "backend/gpu_error.hpp"
+#include "backend/p2p_transport.hpp"
 #include "backend/watchdog.hpp"
 #include "test_backend_gpu.hpp"
 
@@ -40,34 +42,106 @@ TEST(ThreadBootstrap, FailingRankReleasesTheOthersAndItsErrorWins) {
   }
 }
 
-TEST(Communicator, AllToAllVMovesExactBytesWithUnevenCounts) {
+// Both transports (and both P2P copy methods) move exactly the bytes asked for, with uneven and
+// odd-sized blocks (the byte path of the P2P kernel), word-aligned ones and a multi-chunk block, and
+// the same buffers are reused round after round (the P2P sequence numbers).
+struct TransportCase {
+  Transport transport;
+  P2pCopy copy;
+};
+
+class Transports : public testing::TestWithParam<TransportCase> {};
+
+TEST_P(Transports, AllToAllVMovesExactBytesWithUnevenCounts) {
   OCCULT_REQUIRE_GPUS(2);
   run_on_threads(2, [](Bootstrap& b) {
     Communicator comm(b, device_for_rank(b), 30);
     const int r = b.rank();
-    // rank r sends (r + 1) * 1000 + 7 * p bytes to peer p, and 0 bytes to itself from rank 0.
-    auto bytes = [](int src, int dst) {
-      return src == 0 && dst == 0 ? 0 : std::int64_t((src + 1) * 1000 + 7 * dst);
-    };
-    std::vector<std::int64_t> out{bytes(r, 0), bytes(r, 1)}, in{bytes(0, r), bytes(1, r)};
-    const Exchange xo = Exchange::from_rows(out, 1), xi = Exchange::from_rows(in, 1);
-    std::vector<unsigned char> host(xo.total());
-    for (std::size_t i = 0; i < host.size(); ++i) host[i] = static_cast<unsigned char>(r * 101 + i * 13);
-    DeviceBuffer<unsigned char> s(host.size() + 1, "send"), d(xi.total() + 1, "recv");
-    OCCULT_CUDA(cudaMemcpy(s.get(), host.data(), host.size(), cudaMemcpyHostToDevice));
-    comm.alltoallv({{s.get(), &xo, d.get(), &xi}});
-    comm.wait();
-    std::vector<unsigned char> got(xi.total());
-    OCCULT_CUDA(cudaMemcpy(got.data(), d.get(), got.size(), cudaMemcpyDeviceToHost));
-    for (int p = 0; p < 2; ++p) {
-      // Peer p's block for rank r starts at its own offset of dst r in its send buffer.
-      const std::size_t their_off = r == 0 ? 0 : std::size_t(bytes(p, 0));
-      for (std::size_t i = 0; i < xi.bytes[std::size_t(p)]; ++i)
-        ASSERT_EQ(got[xi.offset[std::size_t(p)] + i],
-                  static_cast<unsigned char>(p * 101 + (their_off + i) * 13))
-            << "from " << p << " byte " << i;
+    for (const std::int64_t unit : {std::int64_t(1), std::int64_t(4), std::int64_t(16 * 1024 + 16)}) {
+      // rank r sends ((r + 1) * 1000 + 7 * p) units to peer p, and nothing to itself from rank 0.
+      auto bytes = [unit](int src, int dst) {
+        return src == 0 && dst == 0 ? 0
+                                    : unit * std::int64_t((src + 1) * 1000 + 7 * dst) / (unit > 4 ? 500 : 1);
+      };
+      std::vector<std::int64_t> out{bytes(r, 0), bytes(r, 1)}, in{bytes(0, r), bytes(1, r)};
+      const Exchange xo = Exchange::from_rows(out, 1), xi = Exchange::from_rows(in, 1);
+      DeviceBuffer<unsigned char> s(xo.total() + 1, "send"), d(xi.total() + 1, "recv");
+      AllToAll op(comm, GetParam().transport, {GetParam().copy, 0}, {{s.get(), &xo, d.get(), &xi}});
+      for (int round = 0; round < 3; ++round) {
+        std::vector<unsigned char> host(xo.total());
+        for (std::size_t i = 0; i < host.size(); ++i)
+          host[i] = static_cast<unsigned char>(r * 101 + i * 13 + std::size_t(round) * 7);
+        OCCULT_CUDA(cudaMemcpy(s.get(), host.data(), host.size(), cudaMemcpyHostToDevice));
+        OCCULT_CUDA(cudaMemset(d.get(), 0xA5, d.bytes()));  // poison
+        OCCULT_CUDA(cudaDeviceSynchronize());
+        b.barrier();  // the peer's poison lands before this rank's data
+        op.run();
+        comm.wait();
+        std::vector<unsigned char> got(xi.total());
+        OCCULT_CUDA(cudaMemcpy(got.data(), d.get(), got.size(), cudaMemcpyDeviceToHost));
+        for (int p = 0; p < 2; ++p) {
+          // Peer p's block for rank r starts at its own offset of dst r in its send buffer.
+          const std::size_t their_off = r == 0 ? 0 : std::size_t(bytes(p, 0));
+          for (std::size_t i = 0; i < xi.bytes[std::size_t(p)]; ++i)
+            ASSERT_EQ(got[xi.offset[std::size_t(p)] + i],
+                      static_cast<unsigned char>(p * 101 + (their_off + i) * 13 + std::size_t(round) * 7))
+                << "unit " << unit << " round " << round << " from " << p << " byte " << i;
+        }
+        b.barrier();  // both have read before the next round rewrites
+      }
     }
   });
+}
+
+INSTANTIATE_TEST_SUITE_P(All, Transports,
+                         testing::Values(TransportCase{Transport::Nccl, P2pCopy::Sm},
+                                         TransportCase{Transport::P2p, P2pCopy::Sm},
+                                         TransportCase{Transport::P2p, P2pCopy::CopyEngine}),
+                         [](const testing::TestParamInfo<TransportCase>& i) {
+                           return std::string(transport_name(i.param.transport)) +
+                                  (i.param.transport == Transport::P2p ? p2p_copy_name(i.param.copy) : "");
+                         });
+
+// A P2P sender that never comes: the receiver's kernel gives up at the deadline, wait() names the
+// rank and the missing peer, and nothing hangs.
+TEST(P2pTransport, MissingPeerTimesOutInsteadOfHanging) {
+  OCCULT_REQUIRE_GPUS(2);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::atomic<bool> reported{false};
+  run_on_threads(2, [&](Bootstrap& b) {
+    Communicator comm(b, device_for_rank(b), 2);
+    DeviceBuffer<unsigned char> s(1 << 20, "send"), d(1 << 20, "recv");
+    const Exchange x = Exchange::from_rows({1 << 19, 1 << 19}, 1);
+    AllToAll op(comm, Transport::P2p, {}, {{s.get(), &x, d.get(), &x}});
+    if (b.rank() == 0) {
+      try {
+        op.run();  // rank 1 never runs its half
+        comm.wait();
+      } catch (const GpuError& e) {
+        const std::string msg = e.what();
+        reported =
+            msg.find("rank 0 (GPU 0)") != std::string::npos && msg.find("for rank 1") != std::string::npos;
+        if (!reported) ADD_FAILURE() << msg;
+      }
+    }
+    b.barrier();  // rank 1 keeps its buffers mapped until rank 0 is done with them
+  });
+  EXPECT_TRUE(reported);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 30.0);
+}
+
+TEST(P2pTransport, RanksThatDisagreeOnTheSizesAreRefusedBeforeAnyCopy) {
+  OCCULT_REQUIRE_GPUS(2);
+  EXPECT_THROW(
+      run_on_threads(2,
+                     [&](Bootstrap& b) {
+                       Communicator comm(b, device_for_rank(b), 10);
+                       DeviceBuffer<unsigned char> buf(4096, "buf");
+                       const Exchange out = Exchange::from_rows({1024, 1024}, 1);
+                       const Exchange in = Exchange::from_rows({1024, b.rank() == 0 ? 1000 : 1024}, 1);
+                       AllToAll op(comm, Transport::P2p, {}, {{buf.get(), &out, buf.get(), &in}});
+                     }),
+      GpuError);
 }
 
 // Restores the process's NCCL mode when a test that changes it ends.

@@ -74,13 +74,17 @@ void expect_pass(const JobResult& r, const Case& c) {
   EXPECT_LE(r.runs[1].wire[d].rows, r.runs[0].wire[d].rows);
 }
 
-void run_cases(const std::vector<Case>& cases) {
+void run_cases(const std::vector<Case>& cases, Transport transport = Transport::Nccl,
+               P2pCopy copy = P2pCopy::Sm) {
   const int D = std::min(visible_gpus(), 2);
   run_on_threads(D, [&](Bootstrap& boot) {
     Communicator comm(boot, device_for_rank(boot), 60);
     std::uint64_t seed = 100;
     for (const Case& c : cases) {
-      const JobResult r = run_job_rank(boot, comm, make_case(c, D, ++seed));
+      GpuJob job = make_case(c, D, ++seed);
+      job.layer.transport = transport;
+      job.layer.p2p.copy = copy;
+      const JobResult r = run_job_rank(boot, comm, job);
       if (boot.rank() == 0) expect_pass(r, c);
     }
   });
@@ -114,6 +118,19 @@ TEST(BackendLayer, SyncCountsAndNonBlockingNccl) {
   set_nccl_mode(NcclMode::NonBlocking);
   run_cases({{64, 8, 300, 1.0, true, false}, {60, 4, 37, 0.0, false, false, 256, 128, true}});
   set_nccl_mode(NcclMode::Blocking);
+}
+
+// The direct P2P transport gives the same checked results, forward and training, with fused and
+// sync counts, through both copy methods.
+TEST(BackendLayer, P2pTransport) {
+  OCCULT_REQUIRE_GPUS(1);
+  const std::vector<Case> cases = {{8, 1, 513, 0.0, false, false},
+                                   {60, 4, 37, 1.2, false, false},
+                                   {64, 8, 257, 1.5, true, false},
+                                   {256, 8, 128, 0.0, false, true, 7168, 64},
+                                   {64, 8, 300, 1.0, true, false, 256, 128, true}};
+  run_cases(cases, Transport::P2p, P2pCopy::Sm);
+  run_cases({cases[2], cases[3]}, Transport::P2p, P2pCopy::CopyEngine);
 }
 
 TEST(BackendLayer, PlanForOtherGpuCountIsInputError) {
