@@ -70,6 +70,9 @@ P2pTransport::P2pTransport(Bootstrap& boot, int device, double timeout_s, P2pOpt
   if (opt_.blocks < 0) throw InputError("", 0, "p2p-blocks", "must be 0 (automatic) or a block count");
   OCCULT_CUDA(cudaSetDevice(device_));
   OCCULT_CUDA(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device_));
+  OCCULT_CUDA(cudaStreamCreateWithFlags(&local_stream_, cudaStreamNonBlocking));
+  OCCULT_CUDA(cudaEventCreateWithFlags(&fork_, cudaEventDisableTiming));
+  OCCULT_CUDA(cudaEventCreateWithFlags(&join_, cudaEventDisableTiming));
   const int n = boot_.size(), me = boot_.rank();
   // Every rank on this node and every peer GPU reachable: otherwise this transport cannot run at all.
   const auto hosts = boot_.allgather_value(HostName{});
@@ -118,6 +121,9 @@ P2pTransport::P2pTransport(Bootstrap& boot, int device, double timeout_s, P2pOpt
 P2pTransport::~P2pTransport() {
   for (void* p : flag_maps_) (void)cudaIpcCloseMemHandle(p);
   if (host_words_) (void)cudaFreeHost(host_words_);
+  if (fork_) (void)cudaEventDestroy(fork_);
+  if (join_) (void)cudaEventDestroy(join_);
+  if (local_stream_) (void)cudaStreamDestroy(local_stream_);
 }
 
 std::vector<char*> P2pTransport::share(void* mine, std::vector<void*>& mapped) {
@@ -184,6 +190,11 @@ std::unique_ptr<P2pExchange> P2pTransport::prepare(const std::vector<Communicato
         throw GpuError(os.str());
       }
       if (bytes == 0) continue;
+      if (q == me) {
+        x->local_.push_back({static_cast<const char*>(part.send) + part.out->offset[std::size_t(q)],
+                             recv[std::size_t(q)] + at, bytes, 0});
+        continue;
+      }
       x->segments_.push_back({static_cast<const char*>(part.send) + part.out->offset[std::size_t(q)],
                               recv[std::size_t(q)] + at, bytes, x->chunks_});
       x->chunks_ += (bytes + p2p::kChunkBytes - 1) / p2p::kChunkBytes;
@@ -218,6 +229,13 @@ void P2pExchange::run(cudaStream_t stream) {
   P2pTransport& t = t_;
   if (reinterpret_cast<volatile int*>(t.host_words_)[1] != 0) throw GpuError("p2p exchange after an abort");
   const bool ce = t.opt_.copy == P2pCopy::CopyEngine;
+  if (!local_.empty()) {
+    OCCULT_CUDA(cudaEventRecord(t.fork_, stream));
+    OCCULT_CUDA(cudaStreamWaitEvent(t.local_stream_, t.fork_, 0));
+    for (const auto& s : local_)
+      OCCULT_CUDA(cudaMemcpyAsync(s.dst, s.src, s.bytes, cudaMemcpyDeviceToDevice, t.local_stream_));
+    OCCULT_CUDA(cudaEventRecord(t.join_, t.local_stream_));
+  }
   if (ce)
     for (const auto& s : segments_)
       OCCULT_CUDA(cudaMemcpyAsync(s.dst, s.src, s.bytes, cudaMemcpyDeviceToDevice, stream));
@@ -233,6 +251,7 @@ void P2pExchange::run(cudaStream_t stream) {
                        // that names the missing sender is the one reported.
                        static_cast<unsigned long long>(t.timeout_s_ * 0.9e9),
                        t.opt_.blocks > 0 ? t.opt_.blocks : t.sms_, stream);
+  if (!local_.empty()) OCCULT_CUDA(cudaStreamWaitEvent(stream, t.join_, 0));
 }
 
 }  // namespace occult::gpu

@@ -40,7 +40,10 @@ class P2pExchange {
   friend class P2pTransport;
   explicit P2pExchange(P2pTransport& t) : t_(t) {}
   P2pTransport& t_;
-  std::vector<p2p::Segment> segments_;  // host copy (the copy-engine variant enqueues from it)
+  std::vector<p2p::Segment> segments_;  // to peers; host copy (the copy-engine variant enqueues from it)
+  // This rank's own blocks: copy-engine copies on a side stream, concurrent with the NVLink writes
+  // (in the kernel's work list they would hold up the remote chunks behind them).
+  std::vector<p2p::Segment> local_;
   DeviceBuffer<p2p::Segment> device_segments_;
   std::uint64_t chunks_ = 0;
   std::vector<void*> mapped_;  // IPC mappings of the peers' buffers, closed on destruction
@@ -83,6 +86,8 @@ class P2pTransport {
   int* host_words_ = nullptr;  // mapped pinned: [0] error, [1] abort
   int* device_words_ = nullptr;
   int sms_ = 1;  // blocks of the copy kernel when options.blocks is 0
+  cudaStream_t local_stream_ = nullptr;
+  cudaEvent_t fork_ = nullptr, join_ = nullptr;
 };
 
 }  // namespace occult::gpu

@@ -97,6 +97,7 @@ if want a2a; then
     run "a2a-nvlink-$t-p2p" "${P_NV[@]}" -- --model deepseek-v3 --tokens $t --comm-only --iters 20 --transport p2p
     run "a2a-nvlink-$t-p2p-ce" "${P_NV[@]}" -- --model deepseek-v3 --tokens $t --comm-only --iters 20 --transport p2p --p2p-copy ce
   done
+  run "a2a-nvlink-32768-p2p-b264" "${P_NV[@]}" -- --model deepseek-v3 --tokens 32768 --comm-only --iters 20 --transport p2p --p2p-blocks 264
   mpi_run "a2a-nvlink-32768-mpi-p2p" --model deepseek-v3 --tokens 32768 --comm-only --iters 20 --transport p2p
   # Small batch, what each default costs: NCCL's non-blocking mode (a helper thread per exchange), the
   # count exchange read back before the pack (sync), and both (the defaults before 2026-11-28 15:00).

@@ -41,7 +41,7 @@ def variant(j):
     """Row label: the path and whatever differs from the defaults (threads, NCCL transport, blocking NCCL, fused counts)."""
     p2p = j.get("transport") == "p2p"
     return (j["path"] + (" (mpirun)" if j.get("bootstrap") == "mpi" else "")
-            + ((" (p2p, " + j["p2p"]["copy"] + " copy)") if p2p else "")
+            + ((" (p2p, " + j["p2p"]["copy"] + " copy" + (f", {j['p2p']['blocks']} blocks" if j["p2p"].get("blocks") else "") + ")") if p2p else "")
             + (" (NCCL non-blocking)" if j.get("nccl_mode") == "nonblocking" else "")
             + (" (counts sync)" if j.get("counts") == "sync" else ""))
 
