@@ -8,6 +8,7 @@
 namespace occult::kernels::detail {
 
 constexpr int kMmaStages = 3;
+static_assert(kMmaStages >= kMinRingStages, "the epilogues stage their tile in the ring");
 
 __device__ __forceinline__ void ldmatrix_x4(unsigned addr, unsigned (&r)[4]) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"

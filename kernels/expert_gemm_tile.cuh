@@ -13,6 +13,8 @@
 //            side; writes act = silu(gate) * up, [pairs x ffn] bf16, in pair order.
 //   Scatter: multiplies each row by its gate weight and adds it into the row's output (fp32 atomics
 //            when several experts share a row, a plain bf16 store when each row has one expert).
+//            Both stage the tile in shared memory first, so global writes and atomics go by whole
+//            16-byte chunks along a row.
 #include <cuda_bf16.h>
 
 #include "kernels/cuda_check.cuh"
@@ -21,6 +23,8 @@
 namespace occult::kernels::detail {
 
 constexpr int kTileM = 128, kTileK = 64, kGemmThreads = 256;
+// The shallowest pipeline ring of the two kernels (mma.sync's); the epilogues stage their tile in it.
+constexpr int kMinRingStages = 3;
 
 enum class Epilogue { SwiGLU, ScatterStore, ScatterAtomic };
 
@@ -130,23 +134,38 @@ struct GatherTile {
   template <class Frags>
   __device__ void store(const GemmArgs& g, unsigned char* smem, Frags&& frags) const {
     if constexpr (kEpi == Epilogue::ScatterAtomic) {
+      // Stage w * tile in fp32, then add whole rows: each warp's float4 atomics cover 512 contiguous
+      // bytes of one output row, where atomics in fragment order touched 8 rows per instruction.
+      constexpr int kPitch = kTileN + 8;  // floats; +8: a half-warp's float2 staging writes hit 32 banks
+      static_assert(kTileM * kPitch * 4 <= kMinRingStages * stage_bytes<kTileN>(),
+                    "staging tile must fit the ring");
+      auto* cs = reinterpret_cast<float*>(smem);
       frags([&](int r, int col, float c0, float c1) {
-        const int n = n0 + col;
-        if (r >= m_valid || n >= g.N) return;
         const float w = weight[r];
+        *reinterpret_cast<float2*>(cs + r * kPitch + col) = make_float2(w * c0, w * c1);
+      });
+      __syncthreads();
+      constexpr int kChunks = kTileN / 4;
+      for (int i = int(threadIdx.x); i < kTileM * kChunks; i += kGemmThreads) {
+        const int r = i / kChunks, n = n0 + (i % kChunks) * 4;
+        if (r >= m_valid || n >= g.N) continue;
+        const float4 v = *reinterpret_cast<const float4*>(cs + r * kPitch + (i % kChunks) * 4);
         float* dst = g.acc + std::int64_t(row[r]) * g.N + n;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-        atomicAdd(reinterpret_cast<float2*>(dst), make_float2(w * c0, w * c1));
+        atomicAdd(reinterpret_cast<float4*>(dst), v);
 #else
-        atomicAdd(dst, w * c0);
-        atomicAdd(dst + 1, w * c1);
+        atomicAdd(dst, v.x);
+        atomicAdd(dst + 1, v.y);
+        atomicAdd(dst + 2, v.z);
+        atomicAdd(dst + 3, v.w);
 #endif
-      });
+      }
     } else {
       // Stage the bf16 tile in shared memory, then write whole 16-byte chunks of each row.
       constexpr int kCols = kEpi == Epilogue::SwiGLU ? kTileN / 2 : kTileN;
       constexpr int kPitch = kCols + 8;  // +16 bytes: conflict-free staging writes
-      static_assert(kTileM * kPitch * 2 <= 2 * stage_bytes<kTileN>(), "staging tile must fit the pipeline");
+      static_assert(kTileM * kPitch * 2 <= kMinRingStages * stage_bytes<kTileN>(),
+                    "staging tile must fit the ring");
       auto* cs = reinterpret_cast<__nv_bfloat16*>(smem);
       frags([&](int r, int col, float c0, float c1) {
         if constexpr (kEpi == Epilogue::SwiGLU) {
