@@ -200,6 +200,18 @@ std::unique_ptr<P2pExchange> P2pTransport::prepare(const std::vector<Communicato
       x->chunks_ += (bytes + p2p::kChunkBytes - 1) / p2p::kChunkBytes;
     }
   }
+  // Small own blocks ride in the kernel's work list, after the remote chunks: a side stream's fork
+  // and join cost more than copying a few MiB (measured: 16 us against 20 us per exchange at 1.8 MiB).
+  std::uint64_t local_bytes = 0;
+  for (const auto& l : x->local_) local_bytes += l.bytes;
+  if (local_bytes <= kP2pLocalInKernel) {
+    for (auto l : x->local_) {
+      l.first_chunk = x->chunks_;
+      x->segments_.push_back(l);
+      x->chunks_ += (l.bytes + p2p::kChunkBytes - 1) / p2p::kChunkBytes;
+    }
+    x->local_.clear();
+  }
   if (!x->segments_.empty()) {
     x->device_segments_ = DeviceBuffer<p2p::Segment>(x->segments_.size(), "p2p segment table");
     OCCULT_CUDA(cudaMemcpy(x->device_segments_.get(), x->segments_.data(), x->device_segments_.bytes(),

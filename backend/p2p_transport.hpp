@@ -25,6 +25,9 @@ class P2pTransport;
 // Smallest buffer shared across processes: cudaMalloc packs smaller allocations into shared 2 MiB
 // pages, and CUDA IPC maps (and may open only once per process) what a handle names.
 inline constexpr std::size_t kP2pMinShared = std::size_t(2) << 20;
+// Own blocks up to this size are copied by the exchange kernel itself; larger ones by a copy engine
+// on a side stream, concurrent with the NVLink writes.
+inline constexpr std::uint64_t kP2pLocalInKernel = std::uint64_t(4) << 20;
 
 // One all-to-all-v over fixed buffers, prepared once (collectively) and run any number of times.
 class P2pExchange {
@@ -40,9 +43,9 @@ class P2pExchange {
   friend class P2pTransport;
   explicit P2pExchange(P2pTransport& t) : t_(t) {}
   P2pTransport& t_;
-  std::vector<p2p::Segment> segments_;  // to peers; host copy (the copy-engine variant enqueues from it)
-  // This rank's own blocks: copy-engine copies on a side stream, concurrent with the NVLink writes
-  // (in the kernel's work list they would hold up the remote chunks behind them).
+  std::vector<p2p::Segment> segments_;  // the kernel's work list; host copy (the ce variant enqueues it)
+  // This rank's own blocks above kP2pLocalInKernel: copy-engine copies on a side stream, concurrent
+  // with the NVLink writes (in the kernel's work list they would hold up the remote chunks).
   std::vector<p2p::Segment> local_;
   DeviceBuffer<p2p::Segment> device_segments_;
   std::uint64_t chunks_ = 0;
