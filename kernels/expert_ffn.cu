@@ -39,7 +39,7 @@ __global__ void zero_unrouted_rows(const std::int32_t* expert, std::int64_t rows
 // Average received pairs per local expert from which the 256-wide tiles pay off (the counts stay on
 // the device, so the rule reads the capacity). On Hopper the wgmma kernels were faster than mma.sync
 // at every measured shape (64 to 4096 pairs per expert); mma.sync remains for other GPUs.
-// Measured on one H200: results/gpu/kernels-2026-11-28-wgmma.
+// Measured on one H200: results/gpu/kernels-2026-11-28-full (every shape, both widths forced).
 constexpr std::int64_t kWideMinPairsPerExpert = 256;
 constexpr std::int64_t kMmaWideMinPairsPerExpert = 1024;
 
