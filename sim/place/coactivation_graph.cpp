@@ -6,23 +6,32 @@
 
 namespace occult::place {
 
-CoactivationGraph build_coactivation_graph(const TokenSets& tokens) {
+std::vector<std::int64_t> coactivation_counts(const TokenSets& tokens) {
   const auto E = std::size_t(tokens.num_experts);
-  // Count pairs in a dense matrix first: one increment per co-chosen pair, no edge lookups.
+  // Both triangles at once: one more increment per pair is cheaper than ordering each pair, and the
+  // callers want the full symmetric matrix.
   std::vector<std::int64_t> w(E * E, 0);
   for (std::int64_t t = 0; t < tokens.tokens(); ++t) {
-    auto s = tokens.experts_of(t);
-    for (std::size_t i = 0; i < s.size(); ++i)
-      for (std::size_t j = i + 1; j < s.size(); ++j) {
-        auto a = std::size_t(std::min(s[i], s[j])), b = std::size_t(std::max(s[i], s[j]));
-        ++w[a * E + b];
-      }
+    const auto s = tokens.experts_of(t);
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      auto* row = &w[std::size_t(s[i]) * E];
+      for (std::size_t j = 0; j < s.size(); ++j) row[std::size_t(s[j])] += std::int64_t(i != j);
+    }
   }
+  return w;
+}
+
+CoactivationGraph build_coactivation_graph(const TokenSets& tokens) {
+  return build_coactivation_graph(tokens, coactivation_counts(tokens));
+}
+
+CoactivationGraph build_coactivation_graph(const TokenSets& tokens, const std::vector<std::int64_t>& counts) {
+  const auto E = std::size_t(tokens.num_experts);
   CoactivationGraph g(E);
   for (std::size_t a = 0; a < E; ++a) {
     g[a].load = tokens.load(int(a));
     for (std::size_t b = a + 1; b < E; ++b)
-      if (w[a * E + b] > 0) boost::add_edge(a, b, CoactivationEdge{w[a * E + b]}, g);
+      if (counts[a * E + b] > 0) boost::add_edge(a, b, CoactivationEdge{counts[a * E + b]}, g);
   }
   return g;
 }

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/adjacency_matrix.hpp>
 
 #include "sim/place/token_sets.hpp"
 
@@ -17,10 +17,17 @@ struct ExpertVertex {
 struct CoactivationEdge {
   std::int64_t weight = 0;
 };
-using CoactivationGraph =
-    boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS, ExpertVertex, CoactivationEdge>;
+// An adjacency matrix: these graphs are dense (a long trace co-activates almost every pair), so a matrix
+// costs no more memory than edge lists and is filled without one allocation per edge (with an
+// adjacency_list, building the graph cost more than partitioning it).
+using CoactivationGraph = boost::adjacency_matrix<boost::undirectedS, ExpertVertex, CoactivationEdge>;
+
+// Row-major E x E pair counts (symmetric, zero diagonal): entry (a, b) = tokens that chose both a and b.
+std::vector<std::int64_t> coactivation_counts(const TokenSets& tokens);
 
 CoactivationGraph build_coactivation_graph(const TokenSets& tokens);
+// The graph of counts already made by coactivation_counts (same vertex loads from `tokens`).
+CoactivationGraph build_coactivation_graph(const TokenSets& tokens, const std::vector<std::int64_t>& counts);
 
 // Dense symmetric view (row-major E x E, zero diagonal) for algorithms that probe arbitrary pairs.
 std::vector<std::int64_t> dense_weights(const CoactivationGraph& g);

@@ -34,9 +34,9 @@ struct LayerGraph {
   std::vector<std::int64_t> load;   // V
 
   LayerGraph(const TokenSets& tokens, int vertices) : V(vertices) {
-    const auto g = build_coactivation_graph(tokens);
+    auto w = coactivation_counts(tokens);
+    const auto g = build_coactivation_graph(tokens, w);
     csr = to_csr(g, kMetisMaxDegree);
-    auto w = dense_weights(g);
     const auto E = std::size_t(tokens.num_experts);
     if (std::size_t(V) == E) {
       dense = std::move(w);

@@ -53,11 +53,6 @@ int refine_by_swaps(GroupObjective& obj, const SwapRules& rules, std::uint64_t s
     for (int a : order) {
       if (obj.tokens().tokens_of(a).empty()) continue;  // an unused vertex gains only as someone's partner
       const int ga = obj.group_of()[std::size_t(a)];
-      // The O(1) bounds first: when none is negative no swap of a can improve, skip the token scan.
-      bool hopeful = false;
-      for (int b = 0; b < V && !hopeful; ++b)
-        hopeful = obj.group_of()[std::size_t(b)] != ga && obj.swap_lower_bound(a, b) < 0;
-      if (!hopeful) continue;
       obj.swap_deltas(a, delta);
       std::int64_t best = 0;
       int best_b = -1;
