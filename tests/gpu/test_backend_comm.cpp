@@ -165,7 +165,7 @@ TEST_P(CommunicatorModes, MissingPeerTimesOutInsteadOfHanging) {
     const Exchange x = Exchange::from_rows({0, 64 << 20}, 1), none = Exchange::from_rows({0, 0}, 1);
     if (b.rank() == 0) {
       try {
-        comm.alltoallv({{buf.get(), &x, buf.get(), &none}});  // rank 1 never posts the receive
+        comm.alltoallv({{buf.get(), &none, buf.get(), &x}});  // rank 1 never sends what rank 0 waits for
         comm.wait();
       } catch (const GpuError& e) {
         const std::string msg = e.what();
@@ -175,8 +175,9 @@ TEST_P(CommunicatorModes, MissingPeerTimesOutInsteadOfHanging) {
       }
     }
     // Rank 1 stays alive (and silent) until rank 0 has given up: a peer that never answers. (A peer
-    // that leaves is FailedPeerEndsTheWait; NCCL 2.28 can complete a send to a departed in-process
-    // peer without an error, which is why this one must not leave.)
+    // that leaves is FailedPeerEndsTheWait.) Rank 0 waits on a receive, not a send: NCCL 2.28 was
+    // seen to complete a 64 MiB send to a silent in-process peer, while a receive cannot complete
+    // before its sender has written the bytes.
     b.barrier();
   });
   EXPECT_TRUE(aborted);
