@@ -173,7 +173,7 @@ double typical_message(const CommPlan& plan) {
   const auto& m = plan.stages.front().rows;
   std::int64_t sum = 0, count = 0;
   for (int s = 0; s < m.size(); ++s)
-    for (int d = 0; d < m.size(); ++d)
+    for (int d = m.band_begin(s); d < m.band_end(s); ++d)
       if (s != d && m.at(s, d) > 0) sum += m.at(s, d), ++count;
   return count ? double(sum) / double(count) * double(plan.row_bytes) : 0;
 }

@@ -15,7 +15,7 @@ ByteSummary summarize_bytes(const CommPlan& plan) {
   ByteSummary b;
   for (const PlanStage& stage : plan.stages) {
     for (int s = 0; s < D; ++s) {
-      for (int d = 0; d < D; ++d) {
+      for (int d = stage.rows.band_begin(s); d < stage.rows.band_end(s); ++d) {
         if (s == d) continue;
         const std::int64_t bytes = stage.rows.at(s, d) * plan.row_bytes;
         if (bytes == 0) continue;

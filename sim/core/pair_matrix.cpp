@@ -1,8 +1,22 @@
 #include "sim/core/pair_matrix.hpp"
 
 #include <numeric>
+#include <stdexcept>
+#include <string>
 
 namespace occult {
+
+PairMatrix::PairMatrix(int n, int block) : n_(n), block_(n > 0 ? block : 1) {
+  if (n < 0 || (n > 0 && (block < 1 || n % block != 0)))
+    throw std::invalid_argument("PairMatrix: block " + std::to_string(block) + " does not divide size " +
+                                std::to_string(n));
+  v_.assign(std::size_t(n) * std::size_t(block_), 0);
+}
+
+void PairMatrix::outside_blocks(int src, int dst) const {
+  throw std::out_of_range("PairMatrix: entry (" + std::to_string(src) + ", " + std::to_string(dst) +
+                          ") lies outside the diagonal blocks of " + std::to_string(block_));
+}
 
 std::int64_t PairMatrix::total() const { return std::accumulate(v_.begin(), v_.end(), std::int64_t{0}); }
 
@@ -14,22 +28,22 @@ std::int64_t PairMatrix::remote_total() const {
 
 std::int64_t PairMatrix::row_sum(int src, bool include_local) const {
   std::int64_t s = 0;
-  for (int d = 0; d < n_; ++d)
+  for (int d = band_begin(src); d < band_end(src); ++d)
     if (include_local || d != src) s += at(src, d);
   return s;
 }
 
 std::int64_t PairMatrix::col_sum(int dst, bool include_local) const {
   std::int64_t s = 0;
-  for (int r = 0; r < n_; ++r)
+  for (int r = band_begin(dst); r < band_end(dst); ++r)
     if (include_local || r != dst) s += at(r, dst);
   return s;
 }
 
 PairMatrix PairMatrix::transposed() const {
-  PairMatrix t(n_);
+  PairMatrix t(n_, block_);
   for (int s = 0; s < n_; ++s)
-    for (int d = 0; d < n_; ++d) t.at(d, s) = at(s, d);
+    for (int d = band_begin(s); d < band_end(s); ++d) t.at(d, s) = at(s, d);
   return t;
 }
 

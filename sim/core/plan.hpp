@@ -72,4 +72,19 @@ std::vector<PlanStage> combine_stages(const CommPlan& plan);
 CommPlan build_plan(const LayerRouting& routing, int num_experts, const LayerPlacement& placement,
                     const ClusterShape& shape, Strategy strategy, std::int64_t row_bytes);
 
+// The plans of several strategies from one walk over the tokens (resolving a token's destinations is
+// most of a plan's cost); plans[i] is build_plan(..., strategies[i], ...).
+std::vector<CommPlan> build_plans(const LayerRouting& routing, int num_experts,
+                                  const LayerPlacement& placement, const ClusterShape& shape,
+                                  const std::vector<Strategy>& strategies, std::int64_t row_bytes);
+
+// The plan of a cluster of `shape.devices` devices run as independent groups of `group_devices`
+// (expert-parallel groups that never exchange tokens): block-diagonal matrices, so memory grows with
+// D * group_devices instead of D^2. Starts empty (no rows); set_group_plan fills group g's block.
+CommPlan grouped_cluster_plan(Strategy strategy, const ClusterShape& shape, int group_devices,
+                              int num_experts, std::int64_t row_bytes);
+// Copies `group` (a plan over group_devices devices of the same strategy and row size) onto devices
+// [g * group_devices, (g + 1) * group_devices); rows_per_expert adds up over groups.
+void set_group_plan(CommPlan& plan, const CommPlan& group, int g);
+
 }  // namespace occult

@@ -51,7 +51,7 @@ int plan_block_size(const CommPlan& plan, int g) {
   std::vector<int> lo(d, d), hi(d, -1);
   for (const auto& st : plan.stages)
     for (int s = 0; s < d; ++s)
-      for (int t = 0; t < d; ++t)
+      for (int t = st.rows.band_begin(s); t < st.rows.band_end(s); ++t)
         if (st.rows.at(s, t) != 0) {
           lo[s] = std::min(lo[s], t);
           hi[s] = std::max(hi[s], t);

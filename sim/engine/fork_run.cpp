@@ -1,12 +1,17 @@
 #include "sim/engine/fork_run.hpp"
 
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
 #include <stdexcept>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -64,7 +69,7 @@ ChildRun::ChildRun(const std::function<std::string()>& fn) {
     } catch (const std::exception& e) {
       msg = std::string("E") + e.what();
     } catch (...) {
-      msg = "Eunknown error in the simulator process";
+      msg = "Eunknown error in the child process";
     }
     write_all(fds[1], msg);
     ::close(fds[1]);
@@ -93,8 +98,8 @@ std::string ChildRun::result() {
   pid_ = -1;
   if (msg.empty()) {
     if (WIFSIGNALED(status))
-      throw std::runtime_error("simulator process died with signal " + std::to_string(WTERMSIG(status)));
-    throw std::runtime_error("simulator process exited without a result");
+      throw std::runtime_error("child process died with signal " + std::to_string(WTERMSIG(status)));
+    throw std::runtime_error("child process exited without a result");
   }
   const char tag = msg[0];
   msg.erase(0, 1);
@@ -105,6 +110,51 @@ std::string ChildRun::result() {
                      j.at("field").get<std::string>(), j.at("message").get<std::string>());
   }
   throw std::runtime_error(msg);
+}
+
+void run_jobs(int n, int parallel, const std::function<std::string(int)>& job,
+              const std::function<void(int, const std::string&)>& done) {
+  if (parallel <= 1) {
+    for (int i = 0; i < n; ++i) done(i, job(i));
+    return;
+  }
+  std::map<int, std::unique_ptr<ChildRun>> running;  // by job index
+  std::optional<InputError> input_error;
+  std::optional<std::runtime_error> other_error;
+  int next = 0;
+  while (true) {
+    while (next < n && int(running.size()) < parallel && !input_error && !other_error) {
+      const int i = next++;
+      running.emplace(i, std::make_unique<ChildRun>([&] { return job(i); }));
+    }
+    if (running.empty()) break;
+    std::vector<pollfd> fds;
+    for (const auto& [i, c] : running) fds.push_back({c->fd(), POLLIN, 0});
+    if (::poll(fds.data(), nfds_t(fds.size()), -1) < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
+    }
+    // The first ready child: result() reads until it exits (it writes its whole result, then exits).
+    auto it = running.begin();
+    for (const pollfd& p : fds) {
+      if (p.revents & (POLLIN | POLLHUP | POLLERR)) break;
+      ++it;
+    }
+    if (it == running.end()) continue;
+    const int i = it->first;
+    std::unique_ptr<ChildRun> child = std::move(it->second);
+    running.erase(it);
+    try {
+      const std::string out = child->result();
+      if (!input_error && !other_error) done(i, out);
+    } catch (const InputError& e) {
+      if (!input_error) input_error.emplace(e);
+    } catch (const std::exception& e) {
+      if (!other_error) other_error.emplace("job " + std::to_string(i) + ": " + e.what());
+    }
+  }
+  if (input_error) throw *input_error;
+  if (other_error) throw *other_error;
 }
 
 }  // namespace occult

@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <deque>
 #include <iostream>
-#include <memory>
 #include <numeric>
 
 #include "sim/engine/block_split.hpp"
@@ -52,7 +50,7 @@ void validate(const TopologySpec& topo, const LayerWork& w) {
     if (st.rows.size() != d)
       throw InputError("", 0, "plan.stages", "matrix size differs from the device count");
     for (int s = 0; s < d; ++s)
-      for (int t = 0; t < d; ++t)
+      for (int t = st.rows.band_begin(s); t < st.rows.band_end(s); ++t)
         if (st.rows.at(s, t) < 0) throw InputError("", 0, "plan.stages", "negative row count");
   }
   check_times(w.layout_s, d, "layout_s", false);
@@ -108,22 +106,17 @@ LayerSimResult simulate_blocks(const TopologySpec& topo, const LayerWork& work, 
                                const NetworkGraph& full, const BlockSplit& split) {
   constexpr std::size_t kTop = 10;
   std::vector<nlohmann::json> parts(std::size_t(split.blocks));
-  // Two children at a time, all forked from this thread (see ChildRun).
-  constexpr std::size_t kParallel = 2;
-  std::deque<std::pair<int, std::unique_ptr<ChildRun>>> running;
-  auto collect = [&] {
-    const int b = running.front().first;
-    parts[std::size_t(b)] = nlohmann::json::parse(running.front().second->result());
-    running.pop_front();
-    if (opt.progress) std::cerr << "occult: block " << b + 1 << " of " << split.blocks << " simulated\n";
-  };
-  for (int b = 0; b < split.blocks; ++b) {
-    CommPlan plan;
-    const LayerWork w = block_work(work, b, split.block_devices, plan);
-    running.emplace_back(b, std::make_unique<ChildRun>([&] { return run_block(topo, w, opt, kTop).dump(); }));
-    if (running.size() == kParallel) collect();
-  }
-  while (!running.empty()) collect();
+  run_jobs(
+      split.blocks, 2,
+      [&](int b) {
+        CommPlan plan;
+        const LayerWork w = block_work(work, b, split.block_devices, plan);
+        return run_block(topo, w, opt, kTop).dump();
+      },
+      [&](int b, const std::string& out) {
+        parts[std::size_t(b)] = nlohmann::json::parse(out);
+        if (opt.progress) std::cerr << "occult: block " << b + 1 << " of " << split.blocks << " simulated\n";
+      });
 
   LayerSimResult r;
   std::vector<std::pair<std::string, std::vector<double>>> phases;

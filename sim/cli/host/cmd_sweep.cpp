@@ -5,11 +5,11 @@
 #include <fstream>
 
 #include "sim/cli/commands.hpp"
-#include "sim/cli/host/fork_pool.hpp"
 #include "sim/cli/host/results_csv.hpp"
 #include "sim/cli/host/scenario_run.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/scenario.hpp"
+#include "sim/engine/fork_run.hpp"
 
 namespace occult::cli {
 namespace {
@@ -109,7 +109,7 @@ void add_sweep_command(CLI::App& app) {
     if (done_ids.empty() && out.tellp() == 0) out << header << "\n" << std::flush;
     const auto t0 = std::chrono::steady_clock::now();
     int finished = 0;
-    run_forked(
+    run_jobs(
         int(todo.size()), o->jobs,
         [&](int i) {
           RunOptions ro;  // each point runs its layers in order inside this job

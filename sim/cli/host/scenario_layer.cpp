@@ -1,6 +1,7 @@
 #include "sim/cli/host/scenario_layer.hpp"
 
 #include <algorithm>
+#include <iostream>
 
 #include "sim/core/error.hpp"
 #include "sim/core/metrics.hpp"
@@ -17,22 +18,21 @@ namespace {
 // statistics, small enough to keep placement fast at thousands of GPUs.
 constexpr std::int64_t kMaxProfileTokens = std::int64_t(1) << 18;
 
-// Tokens [begin, end) of r; indices past r's end wrap around (a trace shorter than the workload).
-LayerRouting take(const LayerRouting& r, std::int64_t begin, std::int64_t end) {
-  LayerRouting out;
+// Tokens [begin, end) of r into out, reusing out's buffers; indices past r's end wrap around (a trace
+// shorter than the workload).
+void take(const LayerRouting& r, std::int64_t begin, std::int64_t end, LayerRouting& out) {
   out.layer = r.layer;
   out.top_k = r.top_k;
   const std::int64_t n = r.tokens();
   const auto k = std::size_t(r.top_k);
   out.experts.resize(std::size_t(end - begin) * k);
-  if (!r.weights.empty()) out.weights.resize(out.experts.size());
+  out.weights.resize(r.weights.empty() ? 0 : out.experts.size());
   for (std::int64_t t = begin; t < end; ++t) {
     const auto src = std::size_t(t % n) * k, dst = std::size_t(t - begin) * k;
     std::copy_n(r.experts.begin() + std::ptrdiff_t(src), k, out.experts.begin() + std::ptrdiff_t(dst));
     if (!r.weights.empty())
       std::copy_n(r.weights.begin() + std::ptrdiff_t(src), k, out.weights.begin() + std::ptrdiff_t(dst));
   }
-  return out;
 }
 
 std::string sanitize(const std::string& s) {
@@ -59,38 +59,61 @@ nlohmann::json sim_json(const LayerSimResult& r) {
       {"busiest_links", links}, {"model_note", r.model_note}, {"wall_s", r.wall_s}};
 }
 
-// Places group g's plan (over ep_size devices) on devices [g * ep_size, (g + 1) * ep_size) of the
-// whole cluster's plan: groups never exchange tokens, so the matrices are block-diagonal.
-void merge_group_plan(CommPlan& plan, const CommPlan& gp, const ClusterShape& shape, int g) {
-  const int D = shape.devices, ep = gp.shape.devices, off = g * ep;
-  if (plan.stages.empty()) {
-    plan.strategy = gp.strategy;
-    plan.shape = shape;
-    plan.row_bytes = gp.row_bytes;
-    for (const auto& st : gp.stages) plan.stages.push_back({st.kind, PairMatrix(D)});
-    plan.tokens_per_device.assign(std::size_t(D), 0);
-    plan.pairs_per_device.assign(std::size_t(D), 0);
-    plan.recv_rows_per_device.assign(std::size_t(D), 0);
-    plan.rows_per_expert.assign(gp.rows_per_expert.size(), 0);
+// One strategy's plan over the whole cluster, filled group by group, and what the groups measured.
+struct StrategyRun {
+  CommPlan plan;
+  std::vector<LayerMetrics> metrics;
+  PruneFidelity fidelity;
+};
+
+// Builds every strategy's plan group by group. Groups never exchange tokens, so the plans are
+// block-diagonal (grouped_cluster_plan); only one group's routing is held at a time (`r` comes in with
+// group 0's, later groups reuse its buffers), and the strategies that do not prune share each group's
+// metrics pass and plan walk.
+std::vector<StrategyRun> build_strategy_runs(const Scenario& s, const Trace* trace, int layer,
+                                             ScenarioRouting& r, const LayerPlacement& lp, bool progress) {
+  const int groups = s.devices / s.ep_size, E = s.model.experts;
+  const ClusterShape gshape = s.group_shape();
+  const std::int64_t row_bytes = s.model.row_bytes();
+  std::vector<StrategyRun> runs;
+  std::vector<std::size_t> exact;
+  std::vector<Strategy> exact_bases;
+  for (std::size_t i = 0; i < s.strategies.size(); ++i) {
+    const StrategySpec& spec = s.strategies[i];
+    runs.push_back({grouped_cluster_plan(spec.base, s.shape(), s.ep_size, E, row_bytes), {}, {}});
+    if (!spec.pruned()) exact.push_back(i), exact_bases.push_back(spec.base);
   }
-  for (std::size_t k = 0; k < gp.stages.size(); ++k)
-    for (int a = 0; a < ep; ++a)
-      for (int b = 0; b < ep; ++b) plan.stages[k].rows.at(off + a, off + b) = gp.stages[k].rows.at(a, b);
-  for (int d = 0; d < ep; ++d) {
-    const auto i = std::size_t(off + d), j = std::size_t(d);
-    plan.tokens_per_device[i] = gp.tokens_per_device[j];
-    plan.pairs_per_device[i] = gp.pairs_per_device[j];
-    plan.recv_rows_per_device[i] = gp.recv_rows_per_device[j];
+  const int report_every = std::max(1, groups / 8);
+  for (int g = 0; g < groups; ++g) {
+    if (g > 0) scenario_routing(s, layer, trace, g, r);
+    if (!exact.empty()) {
+      const LayerMetrics m = analyze_layer(r.sim, lp, gshape, row_bytes);
+      std::vector<CommPlan> plans = build_plans(r.sim, E, lp, gshape, exact_bases, row_bytes);
+      for (std::size_t j = 0; j < exact.size(); ++j) {
+        runs[exact[j]].metrics.push_back(m);
+        set_group_plan(runs[exact[j]].plan, plans[j], g);
+      }
+    }
+    for (std::size_t i = 0; i < s.strategies.size(); ++i) {
+      const StrategySpec& spec = s.strategies[i];
+      if (!spec.pruned()) continue;
+      const PrunedLayer pruned = prune_layer(r.sim, lp, gshape, spec);
+      runs[i].fidelity.merge(pruned.fidelity);
+      runs[i].metrics.push_back(analyze_layer(pruned.routing, lp, gshape, row_bytes));
+      set_group_plan(runs[i].plan, build_plan(pruned.routing, E, lp, gshape, spec.base, row_bytes), g);
+    }
+    if (progress && groups > 1 && ((g + 1) % report_every == 0 || g + 1 == groups))
+      std::cerr << "occult: plans of " << g + 1 << " of " << groups << " expert-parallel groups built\n";
   }
-  for (std::size_t e = 0; e < gp.rows_per_expert.size(); ++e)
-    plan.rows_per_expert[e] += gp.rows_per_expert[e];
+  return runs;
 }
 
 }  // namespace
 
-ScenarioRouting scenario_routing(const Scenario& s, int layer, const Trace* trace, int group) {
+void scenario_routing(const Scenario& s, int layer, const Trace* trace, int group, ScenarioRouting& out) {
   const std::int64_t T = s.tokens_per_device * s.ep_size;
-  ScenarioRouting out;
+  out.note.clear();
+  out.profile = {};
   if (!trace) {
     TraceGenParams p;
     p.experts = s.model.experts;
@@ -100,28 +123,32 @@ ScenarioRouting scenario_routing(const Scenario& s, int layer, const Trace* trac
     p.groups = s.synthetic.groups;
     // Every group draws its own tokens; group 0 uses the scenario's seed as is.
     p.seed = s.seed + std::uint64_t(group) * 1000003ull;
-    const std::int64_t P = group == 0 ? std::min(T, kMaxProfileTokens) : 0;
-    p.tokens = T + P;
     p.layers = layer + 1;
+    if (group != 0) {
+      p.tokens = T;
+      generate_layer_into(p, layer, out.sim);
+      return;
+    }
+    const std::int64_t P = std::min(T, kMaxProfileTokens);
+    p.tokens = T + P;
     const LayerRouting all = generate_layer(p, layer);
-    out.sim = take(all, 0, T);
-    if (group == 0) out.profile = take(all, T, T + P);
-    return out;
+    take(all, 0, T, out.sim);
+    take(all, T, T + P, out.profile);
+    return;
   }
   const LayerRouting& r = trace->layers.at(std::size_t(layer));
   const std::int64_t n = r.tokens(), total = T * (s.devices / s.ep_size);
-  out.sim = take(r, std::int64_t(group) * T, std::int64_t(group + 1) * T);
-  if (group != 0) return out;
+  take(r, std::int64_t(group) * T, std::int64_t(group + 1) * T, out.sim);
+  if (group != 0) return;
   if (n >= total + std::min<std::int64_t>(total, 1024)) {
-    out.profile = take(r, total, std::min(n, total + kMaxProfileTokens));
+    take(r, total, std::min(n, total + kMaxProfileTokens), out.profile);
   } else {
     // Not enough tokens for a separate profiling set: placements see the tokens they are judged on.
-    out.profile = take(r, 0, std::min(n, kMaxProfileTokens));
+    take(r, 0, std::min(n, kMaxProfileTokens), out.profile);
     out.note = "trace layer " + std::to_string(layer) + " has " + std::to_string(n) + " tokens for " +
                std::to_string(total) + " needed" + (n < total ? " (reused cyclically)" : "") +
                "; placements were profiled on the same tokens (in-sample)";
   }
-  return out;
 }
 
 LayerPlacement scenario_placement(const Scenario& s, const std::string& name, const LayerRouting& profile,
@@ -159,11 +186,11 @@ nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost,
                                        int layer, const std::string& placement, const std::string& timeline,
                                        bool progress) {
   const int groups = s.devices / s.ep_size;
-  std::vector<ScenarioRouting> routing;
-  for (int g = 0; g < groups; ++g) routing.push_back(scenario_routing(s, layer, trace, g));
-  const LayerPlacement lp = scenario_placement(s, placement, routing[0].profile, layer);
-  const ClusterShape gshape = s.group_shape();
-  const std::int64_t row_bytes = s.model.row_bytes();
+  ScenarioRouting routing;  // group 0's; each further group's reuses its buffers
+  scenario_routing(s, layer, trace, 0, routing);
+  const LayerPlacement lp = scenario_placement(s, placement, routing.profile, layer);
+  const std::string routing_note = routing.note;
+  routing.profile = {};
   std::vector<int> local(std::size_t(s.devices), 0);
   for (std::size_t e = 0; e < lp.device_of.size(); ++e)
     for (int g = 0; g < groups; ++g) {
@@ -171,42 +198,27 @@ nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost,
       if (e < lp.replicas.size())
         for (int d : lp.replicas[e]) ++local[std::size_t(g * s.ep_size + d)];
     }
+  std::vector<StrategyRun> runs = build_strategy_runs(s, trace, layer, routing, lp, progress);
 
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& spec : s.strategies) {
-    CommPlan plan;
-    std::vector<LayerMetrics> metrics;
-    PruneFidelity fidelity;
-    for (int g = 0; g < groups; ++g) {
-      PrunedLayer pruned;
-      const LayerRouting* r = &routing[std::size_t(g)].sim;
-      if (spec.pruned()) {
-        pruned = prune_layer(*r, lp, gshape, spec);
-        fidelity.merge(pruned.fidelity);
-        r = &pruned.routing;
-      }
-      metrics.push_back(analyze_layer(*r, lp, gshape, row_bytes));
-      CommPlan gp = build_plan(*r, s.model.experts, lp, gshape, spec.base, row_bytes);
-      if (groups == 1) {
-        plan = std::move(gp);
-      } else {
-        merge_group_plan(plan, gp, s.shape(), g);
-      }
-    }
-    const LayerMetrics m = aggregate_layers(metrics);
-    const ByteSummary b = summarize_bytes(plan);
-    LayerWork w = cost.layer_work(plan, s.model, local, s.mode);
+  for (std::size_t i = 0; i < s.strategies.size(); ++i) {
+    const StrategySpec& spec = s.strategies[i];
+    StrategyRun& run = runs[i];
+    const LayerMetrics m = aggregate_layers(run.metrics);
+    const ByteSummary b = summarize_bytes(run.plan);
+    LayerWork w = cost.layer_work(run.plan, s.model, local, s.mode);
     w.overlap = s.overlap;
     w.chunks = s.chunks;
     std::vector<std::string> notes;
-    SimOptions o = cost.sim_options(s.topology, plan, &notes);
+    SimOptions o = cost.sim_options(s.topology, run.plan, &notes);
     o.per_pair_flows = s.per_pair_flows;
     o.flow_model = s.flow_model;
     o.progress = progress;
     if (!timeline.empty() && layer == 0)
       o.timeline_path = timeline + sanitize(spec.name()) + "." + sanitize(placement) + ".json";
     const LayerSimResult res = simulate_layer(s.topology, w, o);
-    if (!routing[0].note.empty()) notes.push_back(routing[0].note);
+    run.plan = {};  // later strategies fork smaller processes
+    if (!routing_note.empty()) notes.push_back(routing_note);
     nlohmann::json j = {{"strategy", spec.name()},
                         {"placement", placement},
                         {"layer", layer},
@@ -218,8 +230,8 @@ nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost,
                         {"ct_occult", m.ct_occult},
                         {"ct_node", m.ct_node},
                         {"intra_ratio", m.intra_ratio},
-                        {"kept_choices", fidelity.choice_fraction()},
-                        {"kept_gate_mass", fidelity.mass_fraction()},
+                        {"kept_choices", run.fidelity.choice_fraction()},
+                        {"kept_gate_mass", run.fidelity.mass_fraction()},
                         {"notes", notes}};
     if (!o.timeline_path.empty()) j["timeline"] = o.timeline_path;
     out.push_back(std::move(j));

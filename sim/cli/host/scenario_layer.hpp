@@ -19,8 +19,9 @@ struct ScenarioRouting {
   LayerRouting sim, profile;
   std::string note;
 };
-// `trace` is the scenario's trace file, already read (nullptr for synthetic routing).
-ScenarioRouting scenario_routing(const Scenario& s, int layer, const Trace* trace, int group);
+// `trace` is the scenario's trace file, already read (nullptr for synthetic routing). Fills `out`,
+// reusing its buffers: a large cluster's groups are routed one after another into one ScenarioRouting.
+void scenario_routing(const Scenario& s, int layer, const Trace* trace, int group, ScenarioRouting& out);
 
 // The placement of one expert-parallel group (every group uses the same one).
 LayerPlacement scenario_placement(const Scenario& s, const std::string& placement,

@@ -6,10 +6,10 @@
 #include <optional>
 #include <set>
 
-#include "sim/cli/host/fork_pool.hpp"
 #include "sim/cli/host/scenario_layer.hpp"
 #include "sim/core/calibration.hpp"
 #include "sim/core/error.hpp"
+#include "sim/engine/fork_run.hpp"
 
 namespace occult::cli {
 namespace {
@@ -110,7 +110,7 @@ ScenarioResult run_scenario(const Scenario& s, const RunOptions& opt) {
   std::vector<nlohmann::json> per_job(std::size_t(P * L));
   const auto t0 = std::chrono::steady_clock::now();
   int finished = 0;
-  run_forked(
+  run_jobs(
       P * L, opt.jobs,
       [&](int i) {
         return simulate_scenario_layer(s, cost, trace ? &*trace : nullptr, i % L,
