@@ -2,7 +2,7 @@
 // (16 GPUs: 4 rail-optimized nodes of 4, 2 nodes per leaf; standard/occult/hierarchical x uniform/skewed
 // routing x forward/training x no overlap/2 chunks).
 //   BM_FlowModelRegimes/k: the grouped model with SimOptions::aggregate_buckets = k; k = -1: the link-drain
-//   model (8 ready-time buckets). Counters: each regime's largest relative
+//   model (8 ready-time buckets); k = -2: the fluid model. Counters: each regime's largest relative
 //   difference of any phase's time (max over devices) or the total (percent, signed), how many regimes
 //   are within 2%, and the summed simulation wall time of each model.
 #include <benchmark/benchmark.h>
@@ -29,7 +29,9 @@ double worst_percent(const LayerSimResult& exact, const LayerSimResult& grouped)
 void BM_FlowModelRegimes(benchmark::State& state) {
   SimOptions exact, grouped;
   exact.per_pair_flows = true;
-  grouped.flow_model = state.range(0) < 0 ? FlowModel::LinkDrain : FlowModel::Grouped;
+  grouped.flow_model = state.range(0) == -2 ? FlowModel::Fluid
+                       : state.range(0) < 0 ? FlowModel::LinkDrain
+                                            : FlowModel::Grouped;
   grouped.aggregate_buckets = std::max(0, int(state.range(0)));
   const TopologySpec topo = test::rail_cluster(4, 4);
   for (auto _ : state) {
@@ -63,7 +65,14 @@ void BM_FlowModelRegimes(benchmark::State& state) {
     state.counters["wall_model_s"] = wall_model;
   }
 }
-BENCHMARK(BM_FlowModelRegimes)->Arg(0)->Arg(8)->Arg(100)->Arg(-1)->Iterations(1)->Unit(benchmark::kSecond);
+BENCHMARK(BM_FlowModelRegimes)
+    ->Arg(0)
+    ->Arg(8)
+    ->Arg(100)
+    ->Arg(-1)
+    ->Arg(-2)
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
 
 }  // namespace
 }  // namespace occult

@@ -20,10 +20,12 @@ struct LayerWork {
   int chunks = 1;
 };
 
-// The engine's flow models (docs/simulator.md "Flow models"). Auto picks grouped for blocks of up to
+// The engine's flow models (docs/simulator.md "Flow models"). Auto picks fluid for layers without
+// chunked overlap in blocks of up to kFluidMaxDevices devices (max-min per flow class solved outside
+// SimGrid, the layer's steps together: matches per pair), else grouped for blocks of up to
 // kGroupedMaxDevices devices (within 2% of per pair in most regimes, but its cost grows quickly) and
 // link drain above (O(links) flows, a bottleneck approximation).
-enum class FlowModel { Auto, PerPair, Grouped, LinkDrain };
+enum class FlowModel { Auto, PerPair, Grouped, LinkDrain, Fluid };
 inline constexpr int kGroupedMaxDevices = 64;
 
 struct SimOptions {
@@ -51,6 +53,18 @@ inline FlowModel effective_flow_model(const SimOptions& o, int devices) {
   if (o.per_pair_flows) return FlowModel::PerPair;
   if (o.flow_model != FlowModel::Auto) return o.flow_model;
   return devices <= kGroupedMaxDevices ? FlowModel::Grouped : FlowModel::LinkDrain;
+}
+// For a layer: `auto` runs the fluid model up to kFluidMaxDevices per block when the layer has no
+// chunked overlap (it solves the layer's steps as one chain; docs/simulator.md, "Flow models"), else as
+// above; a chunked layer never runs the fluid model (asked for, it gets what `auto` would pick).
+inline constexpr int kFluidMaxDevices = 128;
+inline FlowModel effective_flow_model(const SimOptions& o, int devices, bool chunked) {
+  if (o.per_pair_flows) return FlowModel::PerPair;
+  const bool fluid = o.flow_model == FlowModel::Fluid || o.flow_model == FlowModel::Auto;
+  if (fluid && !chunked && (o.flow_model == FlowModel::Fluid || devices <= kFluidMaxDevices))
+    return FlowModel::Fluid;
+  if (o.flow_model == FlowModel::Fluid) return effective_flow_model(SimOptions{}, devices);
+  return effective_flow_model(o, devices);
 }
 
 struct PhaseStats {

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "sim/engine/comm_step.hpp"
+#include "sim/engine/fluid_flows.hpp"
 #include "sim/engine/link_drain.hpp"
 
 namespace occult {
@@ -26,12 +27,13 @@ class LayerDagBuilder {
         plan_(*w.plan),
         d_(plan_.shape.devices),
         chunks_(w.overlap == Overlap::Chunked ? std::max(1, w.chunks) : 1),
-        model_(effective_flow_model(opt, d_)),
+        model_(effective_flow_model(opt, d_, chunks_ > 1)),
         sg_(model_ == FlowModel::PerPair ? SgBackend::Routing::PerHostPair
                                          : SgBackend::Routing::LinkEndpoint) {}
 
   DagResult run() {
     build_platform();
+    if (model_ == FlowModel::Fluid) build_fluid_chain();
     std::vector<double> key(d_, 0.0);
     std::vector<int> ready = sequential("layout", w_.layout_s, nullptr, key);
     ready = sequential("pack", w_.pack_s, &ready, key);
@@ -69,6 +71,26 @@ class LayerDagBuilder {
 
   static double at(const std::vector<double>& v, int d) { return v.empty() ? 0.0 : v[d]; }
 
+  // The fluid model solves all exchange steps of a layer together (they overlap in time), so it needs
+  // every step, with the compute between them, before the first one becomes activities.
+  void build_fluid_chain() {
+    std::vector<double> key(d_, 0.0);
+    auto add = [&](const std::vector<double>& secs) {
+      for (int d = 0; d < d_; ++d) key[d] += at(secs, d);
+    };
+    add(w_.layout_s);
+    add(w_.pack_s);
+    const bool training = !w_.expert_bwd_s.empty();
+    for (const auto* compute : {&w_.expert_fwd_s, training ? &w_.expert_bwd_s : nullptr}) {
+      if (!compute) break;
+      loads(direction(true), key, false);
+      add(*compute);
+      loads(direction(false), key, false);
+      add(w_.unpack_s);
+    }
+    fluid_chain_->rewind();
+  }
+
   // One compute step per device (layout, pack, unpack): [start, end] recorded under `name`.
   std::vector<int> sequential(const char* name, const std::vector<double>& secs,
                               const std::vector<int>* after, std::vector<double>& key) {
@@ -103,6 +125,7 @@ class LayerDagBuilder {
   struct Loads {
     std::vector<AggregatedLoad> grouped;
     std::vector<DrainLoad> link;
+    std::vector<FluidLoad> fluid;
   };
 
   // Also moves `key` (estimated ready time per device) past the steps, so that later steps group their
@@ -110,7 +133,11 @@ class LayerDagBuilder {
   Loads loads(const std::vector<StepTraffic>& steps, std::vector<double>& key, bool count_bytes = true) {
     Loads out;
     for (const auto& t : steps) {
-      if (model_ == FlowModel::LinkDrain) {
+      if (model_ == FlowModel::Fluid) {
+        // One chain per layer (never chunked): its steps are solved together (they overlap in time).
+        out.fluid.push_back(fluid_load(net_, t, key, fluid_chain_));
+        count(out.fluid.back(), key, count_bytes);
+      } else if (model_ == FlowModel::LinkDrain) {
         out.link.push_back(drain_load(net_, t, key, opt_.aggregate_buckets > 0 ? opt_.aggregate_buckets : 8,
                                       net_.gpus_per_node()));
         count(out.link.back(), key, count_bytes);
@@ -141,6 +168,9 @@ class LayerDagBuilder {
           break;
         case FlowModel::LinkDrain:
           gate = link_drain_step(sg_, net_, loads.link[k], scale, gate, control_);
+          break;
+        case FlowModel::Fluid:
+          gate = fluid_step(sg_, loads.fluid[k], scale, gate);
           break;
         default:
           gate = aggregated_step(sg_, net_, loads.grouped[k], scale, gate, control_);
@@ -233,6 +263,7 @@ class LayerDagBuilder {
   SgBackend sg_;
   int control_ = -1;
   std::vector<Mark> marks_;
+  std::shared_ptr<FluidChain> fluid_chain_ = std::make_shared<FluidChain>();
   std::deque<StepTraffic> traffic_;  // stable addresses for Mark::senders
   DagResult out_;
 };

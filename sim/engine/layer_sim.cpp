@@ -61,11 +61,16 @@ void validate(const TopologySpec& topo, const LayerWork& w) {
   if (w.overlap == Overlap::Chunked && w.chunks < 1) throw InputError("", 0, "chunks", "must be >= 1");
 }
 
-std::string model_note(const SimOptions& opt, int devices) {
+bool chunked(const LayerWork& w) { return w.overlap == Overlap::Chunked && w.chunks > 1; }
+
+std::string model_note(const SimOptions& opt, int devices, bool chunked) {
   std::string n = "SimGrid CM02 max-min sharing (crosstraffic off, weight-S 0, no TCP window); ";
-  switch (effective_flow_model(opt, devices)) {
+  switch (effective_flow_model(opt, devices, chunked)) {
     case FlowModel::PerPair:
       return n + "one flow per (source, destination) device pair";
+    case FlowModel::Fluid:
+      return "fluid: max-min sharing per flow class (source node x route), the layer's steps solved "
+             "together outside SimGrid";
     case FlowModel::LinkDrain:
       return n + "link drain: one flow per link and ready-time bucket (" +
              std::to_string(opt.aggregate_buckets > 0 ? opt.aggregate_buckets : 8) + " buckets)";
@@ -147,9 +152,9 @@ LayerSimResult simulate_blocks(const TopologySpec& topo, const LayerWork& work, 
     r.busiest_links.push_back({l.name, link_class_name(l.cls), links[i].second,
                                r.total_s > 0 ? std::min(1.0, busy / r.total_s) : 0.0});
   }
-  r.model_note = model_note(opt, split.block_devices) + "; simulated as " + std::to_string(split.blocks) +
-                 " independent blocks of " + std::to_string(split.block_devices) +
-                 " GPUs (block-diagonal plan, no shared link)";
+  r.model_note = model_note(opt, split.block_devices, chunked(work)) + "; simulated as " +
+                 std::to_string(split.blocks) + " independent blocks of " +
+                 std::to_string(split.block_devices) + " GPUs (block-diagonal plan, no shared link)";
   return r;
 }
 
@@ -177,7 +182,7 @@ LayerSimResult simulate_layer(const TopologySpec& topo, const LayerWork& work, c
     const DagResult dag = run_layer_dag(net, work, opt);
     if (!opt.timeline_path.empty()) write_timeline(opt.timeline_path, dag, topo.gpus_per_node);
     LayerSimResult r = summarize(net, dag, 10);
-    r.model_note = model_note(opt, work.plan->shape.devices);
+    r.model_note = model_note(opt, work.plan->shape.devices, chunked(work));
     return result_to_json(r).dump();
   });
   LayerSimResult r = result_from_json(nlohmann::json::parse(payload));

@@ -31,6 +31,7 @@ std::string case_name(const Case& c) {
 void expect_agreement(const TopologySpec& topo, const LayerWork& w, double tol = 0.02) {
   SimOptions exact, grouped;
   exact.per_pair_flows = true;
+  grouped.flow_model = FlowModel::Grouped;  // `auto` runs the fluid model at these sizes
   const auto a = simulate_layer(topo, w, exact);
   const auto b = simulate_layer(topo, w, grouped);
   ASSERT_EQ(a.phases.size(), b.phases.size());
@@ -118,6 +119,7 @@ TEST(GroupedIntraNode, HierarchicalOnOneNodeTimesLikeOccult) {
   for (bool per_pair : {true, false}) {
     SimOptions opt;
     opt.per_pair_flows = per_pair;
+    opt.flow_model = FlowModel::Grouped;
     const auto a = simulate_layer(pcie_node(), test::work_for(occult, 2e-9, true), opt);
     const auto b = simulate_layer(pcie_node(), test::work_for(hier, 2e-9, true), opt);
     for (const auto& [name, pa] : a.phases)

@@ -29,10 +29,16 @@ void expect_close(const LayerSimResult& drain, const LayerSimResult& pair, doubl
         << what << " " << name << ": " << drain.phases.at(name).max_s << " vs " << p.max_s;
 }
 
-TEST(FlowModelChoice, AutoIsGroupedUpToTheThresholdThenLinkDrain) {
+TEST(FlowModelChoice, AutoIsFluidWithoutChunksElseGroupedUpToTheThresholdThenLinkDrain) {
   SimOptions o;
+  EXPECT_EQ(effective_flow_model(o, kFluidMaxDevices, false), FlowModel::Fluid);
+  EXPECT_EQ(effective_flow_model(o, kFluidMaxDevices + 1, false), FlowModel::LinkDrain);
+  EXPECT_EQ(effective_flow_model(o, kGroupedMaxDevices, true), FlowModel::Grouped);
   EXPECT_EQ(effective_flow_model(o, kGroupedMaxDevices), FlowModel::Grouped);
   EXPECT_EQ(effective_flow_model(o, kGroupedMaxDevices + 1), FlowModel::LinkDrain);
+  o.flow_model = FlowModel::Fluid;  // asked for: any size, but never chunked
+  EXPECT_EQ(effective_flow_model(o, 4096, false), FlowModel::Fluid);
+  EXPECT_EQ(effective_flow_model(o, 4096, true), FlowModel::LinkDrain);
   o.flow_model = FlowModel::Grouped;
   EXPECT_EQ(effective_flow_model(o, 4096), FlowModel::Grouped);
   o.per_pair_flows = true;  // the validation switch wins
