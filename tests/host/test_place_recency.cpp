@@ -40,7 +40,7 @@ TEST(PlaceRecency, RecentWeightRepeatsTheLaterHalfOfTheRange) {
   EXPECT_THROW(make_token_sets(r, 16, 0, 10, 0), std::invalid_argument);
 }
 
-// swap_deltas (one scatter over a's tokens, from the incrementally kept alone bits) against swap_delta
+// swap_deltas (from the incrementally kept counters and pair matrix, no token scan) against swap_delta
 // (a from-scratch pass) after many swaps, on weighted sets (repeated tokens).
 TEST(PlaceRecency, AllPartnerDeltasStayExactAcrossSwaps) {
   const auto r = generate_layer(small_params(24, 4, 400, 9), 0);
