@@ -57,7 +57,7 @@ inline FlowModel effective_flow_model(const SimOptions& o, int devices) {
 // For a layer: `auto` runs the fluid model up to kFluidMaxDevices per block when the layer has no
 // chunked overlap (it solves the layer's steps as one chain; docs/simulator.md, "Flow models"), else as
 // above; a chunked layer never runs the fluid model (asked for, it gets what `auto` would pick).
-inline constexpr int kFluidMaxDevices = 128;
+inline constexpr int kFluidMaxDevices = 64;
 inline FlowModel effective_flow_model(const SimOptions& o, int devices, bool chunked) {
   if (o.per_pair_flows) return FlowModel::PerPair;
   const bool fluid = o.flow_model == FlowModel::Fluid || o.flow_model == FlowModel::Auto;
