@@ -66,8 +66,8 @@ const std::vector<ScenarioKey>& scenario_keys() {
       {"engine.per_pair_flows", "boolean",
        "force the exact per-(source, destination) flow model (default false)"},
       {"engine.flow_model", "string",
-       "auto (grouped up to 64 GPUs per simulated block, link-drain above), grouped, link-drain or "
-       "per-pair (docs/simulator.md, Flow models)"},
+       "auto (up to 64 GPUs per simulated block: fluid, or grouped with chunked overlap; link-drain "
+       "above), fluid, grouped, link-drain or per-pair (docs/simulator.md, Flow models)"},
   };
   return kKeys;
 }

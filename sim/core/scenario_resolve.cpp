@@ -250,10 +250,12 @@ void resolve_rest(Resolver& r, Scenario& s) {
     s.flow_model = FlowModel::Grouped;
   else if (flow == "link-drain")
     s.flow_model = FlowModel::LinkDrain;
+  else if (flow == "fluid")
+    s.flow_model = FlowModel::Fluid;
   else if (flow == "per-pair")
     s.flow_model = FlowModel::PerPair;
   else
-    r.fail("engine.flow_model", "'" + flow + "' is not valid (valid: auto, grouped, link-drain, per-pair)");
+    r.fail("engine.flow_model", "'" + flow + "' is not valid (valid: auto, fluid, grouped, link-drain, per-pair)");
 }
 
 }  // namespace

@@ -151,6 +151,9 @@ TEST(ScenarioParse, BadValuesAreReportedAtTheirLine) {
   d = f.doc(test::small_scenario());
   d.set("engine.flow_model=link-drain");
   EXPECT_EQ(d.resolve().flow_model, FlowModel::LinkDrain);
+  d = f.doc(test::small_scenario());
+  d.set("engine.flow_model=fluid");
+  EXPECT_EQ(d.resolve().flow_model, FlowModel::Fluid);
 }
 
 TEST(ScenarioParse, CustomModelNeedsEveryField) {
