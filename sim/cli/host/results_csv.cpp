@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "sim/core/error.hpp"
@@ -34,6 +35,16 @@ std::string axis_value(const std::string& literal) {
   return literal;
 }
 
+// Appends piece by piece: `a + "," + b` chains trip GCC 12's -Wrestrict false positive at -O3.
+std::string join_cells(const std::vector<std::string>& cells) {
+  std::string line;
+  for (const auto& c : cells) {
+    if (!line.empty()) line += ',';
+    line += c;
+  }
+  return line;
+}
+
 double phase(const StrategyRun& r, const std::string& name) {
   auto it = r.phases.find(name);
   return it == r.phases.end() ? 0.0 : it->second.max_s;
@@ -42,9 +53,18 @@ double phase(const StrategyRun& r, const std::string& name) {
 }  // namespace
 
 std::string run_id(const Scenario& s, const std::string& strategy, const std::string& placement) {
-  // FNV-1a 64 over the canonical JSON (keys sorted) of everything that determines the result.
-  const std::string text =
-      nlohmann::json{{"config", s.resolved}, {"strategy", strategy}, {"placement", placement}}.dump();
+  // FNV-1a 64 over the canonical JSON (keys sorted) of everything that determines the result. The
+  // profile's contents count, not only its path: a re-measured profile must not resume old rows.
+  std::string profile;
+  if (!s.profile_path.empty()) {
+    std::ifstream in(s.profile_path, std::ios::binary);
+    profile.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const std::string text = nlohmann::json{
+      {"config", s.resolved},
+      {"strategy", strategy},
+      {"placement", placement},
+      {"profile", profile}}.dump();
   std::uint64_t h = 1469598103934665603ull;
   for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
   char buf[17];
@@ -53,10 +73,9 @@ std::string run_id(const Scenario& s, const std::string& strategy, const std::st
 }
 
 std::string csv_header(const std::vector<std::string>& axis_keys) {
-  std::string h;
-  for (const auto& c : results_csv_columns()) h += (h.empty() ? "" : ",") + c;
-  for (const auto& k : axis_keys) h += "," + quote(k);
-  return h;
+  std::vector<std::string> cells = results_csv_columns();
+  for (const auto& k : axis_keys) cells.push_back(quote(k));
+  return join_cells(cells);
 }
 
 std::string csv_rows(const ScenarioResult& res,
@@ -98,10 +117,10 @@ std::string csv_rows(const ScenarioResult& res,
         num(r.speedup_vs_standard),
         res.profile_tag,
         num(r.sim_wall_s)};
-    std::string line;
-    for (const auto& c : cells) line += (line.empty() ? "" : ",") + quote(c);
-    for (const auto& [key, value] : axes) line += "," + quote(axis_value(value));
-    out += line + "\n";
+    std::vector<std::string> quoted;
+    for (const auto& c : cells) quoted.push_back(quote(c));
+    for (const auto& [key, value] : axes) quoted.push_back(quote(axis_value(value)));
+    out += join_cells(quoted) + "\n";
   }
   return out;
 }
