@@ -41,15 +41,7 @@ AggregatedLoad aggregate_step(const NetworkGraph& net, const StepTraffic& t, con
   std::vector<int> slot(links, -1);
   std::vector<int> lead_source(links, -1);
   std::vector<int> route;
-  auto for_each_pair = [&](auto&& fn) {
-    for (int s = 0; s < n; ++s)
-      for (int d = 0; d < n; ++d) {
-        const std::int64_t r = d == s ? 0 : t.at(s, d);
-        if (r == 0) continue;
-        const int split = net.route(s, d, route);
-        fn(s, d, double(r) * t.row_bytes, split);
-      }
-  };
+  auto for_each_pair = [&](auto&& fn) { for_each_routed_pair(net, t, n, route, fn); };
   for_each_pair([&](int s, int, double bytes, int) {
     bool seen[kLinkClasses] = {false, false, false};
     for (std::size_t i = 0; i < route.size(); ++i) {

@@ -27,6 +27,20 @@ struct StepTraffic {
   std::int64_t at(int src, int dst) const { return transposed ? rows->at(dst, src) : rows->at(src, dst); }
 };
 
+// Calls fn(src, dst, bytes, split) for every remote pair of t that moves rows, with `route` holding the
+// pair's route and `split` its source/destination split (NetworkGraph::route).
+template <class Fn>
+void for_each_routed_pair(const NetworkGraph& net, const StepTraffic& t, int devices, std::vector<int>& route,
+                          Fn&& fn) {
+  for (int s = 0; s < devices; ++s)
+    for (int d = 0; d < devices; ++d) {
+      const std::int64_t r = d == s ? 0 : t.at(s, d);
+      if (r == 0) continue;
+      const int split = net.route(s, d, route);
+      fn(s, d, double(r) * t.row_bytes, split);
+    }
+}
+
 struct GroupFlow {
   int dest = -1;         // every pair of a group ends at the same device
   int source_node = -1;  // and starts on the same node

@@ -236,7 +236,7 @@ class FluidSolver {
   std::priority_queue<Event> events_;
   long long seq_ = 0;
   double now_ = 0;
-  std::vector<double> joined_;  // per pair: when it started moving
+  std::vector<double> joined_;        // per pair: when it started moving
   std::vector<double> cap_, weight_;  // per link, during solve()
   std::vector<int> version_;
   std::vector<int> touched_;
@@ -282,13 +282,7 @@ FluidLoad fluid_load(const NetworkGraph& net, const StepTraffic& t, const std::v
   std::vector<int> slot(links, -1);
   std::vector<int> route;
   auto for_each_pair = [&](auto&& fn) {
-    for (int s = 0; s < n; ++s)
-      for (int d = 0; d < n; ++d) {
-        const std::int64_t r = d == s ? 0 : t.at(s, d);
-        if (r == 0) continue;
-        net.route(s, d, route);
-        fn(s, d, double(r) * t.row_bytes);
-      }
+    for_each_routed_pair(net, t, n, route, [&](int s, int d, double bytes, int) { fn(s, d, bytes); });
   };
   // Pass 1: bytes per link (accounting, and the port rule's drain times).
   for_each_pair([&](int, int, double bytes) {
