@@ -97,7 +97,9 @@ class FluidSolver {
         bool due = false;
         while (!q.empty()) {
           const double left = q.top().target - progress_[cc];
-          const bool exact = left <= progress_[cc] * 1e-12 + 1e-9;
+          // Also done when what is left cannot move the clock any more (left / rate below t's
+          // resolution): the next step would be dt = 0 and the loop would never end.
+          const bool exact = left <= progress_[cc] * 1e-12 + 1e-9 || t + left / rate_[cc] <= t;
           if (!exact && !(due && left <= rate_[cc] * kBatch * (t - joined_[std::size_t(q.top().pair)])))
             break;
           due = true;

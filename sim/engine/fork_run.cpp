@@ -137,7 +137,7 @@ void run_jobs(int n, int parallel, const std::function<std::string(int)>& job,
     // The first ready child: result() reads until it exits (it writes its whole result, then exits).
     auto it = running.begin();
     for (const pollfd& p : fds) {
-      if (p.revents & (POLLIN | POLLHUP | POLLERR)) break;
+      if (p.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) break;  // NVAL: result() reports it
       ++it;
     }
     if (it == running.end()) continue;

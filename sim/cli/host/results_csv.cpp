@@ -58,6 +58,7 @@ std::string run_id(const Scenario& s, const std::string& strategy, const std::st
   std::string profile;
   if (!s.profile_path.empty()) {
     std::ifstream in(s.profile_path, std::ios::binary);
+    if (!in) throw InputError(s.profile_path, 0, "calibration.profile", "cannot be read");
     profile.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   const std::string text = nlohmann::json{
