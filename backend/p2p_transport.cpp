@@ -70,9 +70,6 @@ P2pTransport::P2pTransport(Bootstrap& boot, int device, double timeout_s, P2pOpt
   if (opt_.blocks < 0) throw InputError("", 0, "p2p-blocks", "must be 0 (automatic) or a block count");
   OCCULT_CUDA(cudaSetDevice(device_));
   OCCULT_CUDA(cudaDeviceGetAttribute(&sms_, cudaDevAttrMultiProcessorCount, device_));
-  OCCULT_CUDA(cudaStreamCreateWithFlags(&local_stream_, cudaStreamNonBlocking));
-  OCCULT_CUDA(cudaEventCreateWithFlags(&fork_, cudaEventDisableTiming));
-  OCCULT_CUDA(cudaEventCreateWithFlags(&join_, cudaEventDisableTiming));
   const int n = boot_.size(), me = boot_.rank();
   // Every rank on this node and every peer GPU reachable: otherwise this transport cannot run at all.
   const auto hosts = boot_.allgather_value(HostName{});
@@ -100,6 +97,10 @@ P2pTransport::P2pTransport(Bootstrap& boot, int device, double timeout_s, P2pOpt
       }
     }
   }
+  // Created after the checks above, which throw without running the destructor.
+  OCCULT_CUDA(cudaStreamCreateWithFlags(&local_stream_, cudaStreamNonBlocking));
+  OCCULT_CUDA(cudaEventCreateWithFlags(&fork_, cudaEventDisableTiming));
+  OCCULT_CUDA(cudaEventCreateWithFlags(&join_, cudaEventDisableTiming));
   flags_ = DeviceBuffer<unsigned long long>(
       std::max(std::size_t(n), kP2pMinShared / sizeof(unsigned long long)), "p2p flags");
   blocks_done_ = DeviceBuffer<unsigned int>(1, "p2p completion counter");
@@ -168,6 +169,7 @@ std::unique_ptr<P2pExchange> P2pTransport::prepare(const std::vector<Communicato
       throw GpuError("p2p: rank " + std::to_string(q) + " prepares an exchange of " +
                      std::to_string(count[std::size_t(q)]) + " buffers, rank " + std::to_string(me) + " of " +
                      std::to_string(parts.size()));
+  std::string mismatch;  // the first block this rank sends at a size its receiver does not expect
   for (const auto& part : parts) {
     if (int(part.out->bytes.size()) != n || int(part.in->bytes.size()) != n)
       throw GpuError("p2p: one count per rank expected");
@@ -184,10 +186,13 @@ std::unique_ptr<P2pExchange> P2pTransport::prepare(const std::vector<Communicato
       const std::uint64_t* theirs = all.data() + std::size_t(q) * expect.size();
       const std::uint64_t at = theirs[2 * std::size_t(me)], bytes = theirs[2 * std::size_t(me) + 1];
       if (bytes != part.out->bytes[std::size_t(q)]) {
-        std::ostringstream os;
-        os << "p2p: rank " << me << " sends " << part.out->bytes[std::size_t(q)] << " bytes to rank " << q
-           << ", which expects " << bytes << " (ranks disagree on the exchange)";
-        throw GpuError(os.str());
+        if (mismatch.empty()) {
+          std::ostringstream os;
+          os << "p2p: rank " << me << " sends " << part.out->bytes[std::size_t(q)] << " bytes to rank " << q
+             << ", which expects " << bytes << " (ranks disagree on the exchange)";
+          mismatch = os.str();
+        }
+        continue;
       }
       if (bytes == 0) continue;
       if (q == me) {
@@ -200,6 +205,14 @@ std::unique_ptr<P2pExchange> P2pTransport::prepare(const std::vector<Communicato
       x->chunks_ += (bytes + p2p::kChunkBytes - 1) / p2p::kChunkBytes;
     }
   }
+  // Every rank learns whether any sender disagreed, so all of them fail here instead of the others
+  // waiting in the barrier below for a rank that has thrown.
+  const auto ok = boot_.allgather_value(int(mismatch.empty()));
+  if (!mismatch.empty()) throw GpuError(mismatch);
+  for (int q = 0; q < n; ++q)
+    if (!ok[std::size_t(q)])
+      throw GpuError("p2p: rank " + std::to_string(q) + " sends a block of another size than rank " +
+                     std::to_string(me) + " or another receiver expects (its error names the pair)");
   // Small own blocks ride in the kernel's work list, after the remote chunks: a side stream's fork
   // and join cost more than copying a few MiB (measured: 16 us against 20 us per exchange at 1.8 MiB).
   std::uint64_t local_bytes = 0;

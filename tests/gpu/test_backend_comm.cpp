@@ -133,16 +133,25 @@ TEST(P2pTransport, MissingPeerTimesOutInsteadOfHanging) {
 
 TEST(P2pTransport, RanksThatDisagreeOnTheSizesAreRefusedBeforeAnyCopy) {
   OCCULT_REQUIRE_GPUS(2);
-  EXPECT_THROW(
-      run_on_threads(2,
-                     [&](Bootstrap& b) {
-                       Communicator comm(b, device_for_rank(b), 10);
-                       DeviceBuffer<unsigned char> buf(4096, "buf");
-                       const Exchange out = Exchange::from_rows({1024, 1024}, 1);
-                       const Exchange in = Exchange::from_rows({1024, b.rank() == 0 ? 1000 : 1024}, 1);
-                       AllToAll op(comm, Transport::P2p, {}, {{buf.get(), &out, buf.get(), &in}});
-                     }),
-      GpuError);
+  // Only rank 1 sends a block of the wrong size, yet both ranks must fail: a rank left waiting for
+  // the one that threw would hang under mpirun.
+  std::atomic<int> refused{0};
+  run_on_threads(2, [&](Bootstrap& b) {
+    Communicator comm(b, device_for_rank(b), 10);
+    DeviceBuffer<unsigned char> buf(4096, "buf");
+    const Exchange out = Exchange::from_rows({1024, 1024}, 1);
+    const Exchange in = Exchange::from_rows({1024, b.rank() == 0 ? 1000 : 1024}, 1);
+    try {
+      AllToAll op(comm, Transport::P2p, {}, {{buf.get(), &out, buf.get(), &in}});
+    } catch (const GpuError& e) {
+      if (std::string(e.what()).find(b.rank() == 1 ? "which expects 1000" : "rank 1 sends") !=
+          std::string::npos)
+        ++refused;
+      else
+        ADD_FAILURE() << "rank " << b.rank() << ": " << e.what();
+    }
+  });
+  EXPECT_EQ(refused.load(), 2);
 }
 
 // Restores the process's NCCL mode when a test that changes it ends.
