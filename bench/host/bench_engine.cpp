@@ -127,5 +127,42 @@ void BM_Validate(benchmark::State& state) {
 }
 BENCHMARK(BM_Validate)->ArgsProduct({{16, 32, 64, 128}, {0, 12}})->Iterations(1)->Unit(benchmark::kSecond);
 
+// BM_FluidQuantum/D/skew*10/quantum*1e4/training: the fluid model with SimOptions::fluid_quantum against
+// the exact fluid model (quantum 0, which matches per pair: docs/simulator.md). Counters: the largest
+// relative difference of any phase's time (max over devices), that of each phase that differs, the
+// total's, and both wall times.
+void BM_FluidQuantum(benchmark::State& state) {
+  const int devices = int(state.range(0));
+  const CommPlan plan = synthetic_plan(devices, double(state.range(1)) / 10, 2);
+  LayerWork w = work(plan);
+  if (state.range(3)) w.expert_bwd_s = w.expert_fwd_s;
+  SimOptions exact, loose;
+  exact.flow_model = loose.flow_model = FlowModel::Fluid;
+  exact.fluid_quantum = 0;
+  loose.fluid_quantum = double(state.range(2)) * 1e-4;
+  LayerSimResult a, b;
+  for (auto _ : state) {
+    a = simulate_layer(rail_h200(devices / 8), w, exact);
+    b = simulate_layer(rail_h200(devices / 8), w, loose);
+  }
+  double worst = 0;
+  for (const auto& [name, pa] : a.phases)
+    if (pa.max_s > 0) {
+      const double e = (b.phases.at(name).max_s - pa.max_s) / pa.max_s;
+      worst = std::max(worst, std::abs(e));
+      if (std::abs(e) > 1e-6) state.counters["err_" + name] = e;
+      if (std::abs(e) > 1e-6) state.counters["ms_" + name] = pa.max_s * 1e3;
+    }
+  state.counters["worst_phase_err"] = worst;
+  state.counters["err_total"] = (b.total_s - a.total_s) / a.total_s;
+  state.counters["wall_exact_s"] = a.wall_s;
+  state.counters["wall_quantum_s"] = b.wall_s;
+}
+BENCHMARK(BM_FluidQuantum)
+    ->ArgsProduct({{16, 32, 64, 128}, {0, 12}, {5, 10}, {0, 1}})
+    ->ArgsProduct({{256}, {3, 12}, {10}, {0, 1}})
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
+
 }  // namespace
 }  // namespace occult

@@ -1,6 +1,6 @@
-// The grouped flow model against per pair over the regimes of tests/host/test_engine_aggregation.cpp
-// (16 GPUs: 4 rail-optimized nodes of 4, 2 nodes per leaf; standard/occult/hierarchical x uniform/skewed
-// routing x forward/training x no overlap/2 chunks).
+// The flow models against per pair over the routed regimes of tests/host/test_engine_util.hpp
+// (`routed_regimes`; 16 GPUs: 4 rail-optimized nodes of 4, 2 nodes per leaf; standard/occult/hierarchical
+// x uniform/skewed routing x forward/training x no overlap/2 chunks).
 //   BM_FlowModelRegimes/k: the grouped model with SimOptions::aggregate_buckets = k; k = -1: the link-drain
 //   model (8 ready-time buckets); k = -2: the fluid model. Counters: each regime's largest relative
 //   difference of any phase's time (max over devices) or the total (percent, signed), how many regimes
@@ -33,33 +33,20 @@ void BM_FlowModelRegimes(benchmark::State& state) {
                        : state.range(0) < 0 ? FlowModel::LinkDrain
                                             : FlowModel::Grouped;
   grouped.aggregate_buckets = std::max(0, int(state.range(0)));
-  const TopologySpec topo = test::rail_cluster(4, 4);
   for (auto _ : state) {
     int within = 0;
     double wall_exact = 0, wall_model = 0;
-    for (Strategy s : {Strategy::Standard, Strategy::Occult, Strategy::Hierarchical})
-      for (double skew : {0.0, 1.2})
-        for (bool training : {false, true})
-          for (int chunks : {1, 2}) {
-            const CommPlan plan = test::routed_plan(16, 4, s, skew, 16 * 512, 32);
-            LayerWork w = test::work_for(plan, 2e-9, training);
-            if (chunks > 1) {
-              w.overlap = Overlap::Chunked;
-              w.chunks = chunks;
-            }
-            const auto a = simulate_layer(topo, w, exact);
-            const auto b = simulate_layer(topo, w, grouped);
-            wall_exact += a.wall_s;
-            wall_model += b.wall_s;
-            const double worst = worst_percent(a, b);
-            if (std::abs(worst) <= 2) ++within;
-            const std::string name = std::string(s == Strategy::Standard ? "std"
-                                                 : s == Strategy::Occult ? "occ"
-                                                                         : "hier") +
-                                     (skew > 0 ? "_skew" : "_unif") + (training ? "_train" : "_fwd") +
-                                     (chunks > 1 ? "_chunk" : "");
-            state.counters[name] = worst;
-          }
+    for (const test::Regime& r : test::routed_regimes()) {
+      const CommPlan plan = test::regime_plan(r);
+      const LayerWork w = test::regime_work(r, plan);
+      const auto a = simulate_layer(test::regime_topology(), w, exact);
+      const auto b = simulate_layer(test::regime_topology(), w, grouped);
+      wall_exact += a.wall_s;
+      wall_model += b.wall_s;
+      const double worst = worst_percent(a, b);
+      if (std::abs(worst) <= 2) ++within;
+      state.counters[test::regime_name(r)] = worst;
+    }
     state.counters["regimes_within_2pct"] = within;
     state.counters["wall_per_pair_s"] = wall_exact;
     state.counters["wall_model_s"] = wall_model;

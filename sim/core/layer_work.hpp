@@ -20,13 +20,11 @@ struct LayerWork {
   int chunks = 1;
 };
 
-// The engine's flow models (docs/simulator.md "Flow models"). Auto picks fluid for layers without
-// chunked overlap in blocks of up to kFluidMaxDevices devices (max-min per flow class solved outside
-// SimGrid, the layer's steps together: matches per pair), else grouped for blocks of up to
-// kGroupedMaxDevices devices (within 2% of per pair in most regimes, but its cost grows quickly) and
-// link drain above (O(links) flows, a bottleneck approximation).
+// The engine's flow models (docs/simulator.md "Flow models"). Auto picks fluid for blocks of up to
+// kFluidMaxDevices devices (max-min per flow class solved outside SimGrid, the layer's exchanges
+// together: matches per pair) and link drain above (O(links) flows, a bottleneck approximation).
 enum class FlowModel { Auto, PerPair, Grouped, LinkDrain, Fluid };
-inline constexpr int kGroupedMaxDevices = 64;
+inline constexpr int kFluidMaxDevices = 512;
 
 struct SimOptions {
   // Link-bandwidth correction factors from the calibration profile, by link class
@@ -46,25 +44,27 @@ struct SimOptions {
   // carries two blocks' traffic, simulate each block alone: exact, and much cheaper at thousands of GPUs
   // (sim/engine/block_split.hpp). Never done with a timeline.
   bool split_blocks = true;
+  // Fluid model: the max-min rates are re-solved at most once per this share of the shortest exchange's
+  // busiest-link drain time (0: at every pair start or end, exact; < 0: fluid_quantum_for() picks;
+  // docs/simulator.md, "Flow models").
+  double fluid_quantum = -1;
 };
 
 // The model a simulation of `devices` devices (one block) runs.
 inline FlowModel effective_flow_model(const SimOptions& o, int devices) {
   if (o.per_pair_flows) return FlowModel::PerPair;
   if (o.flow_model != FlowModel::Auto) return o.flow_model;
-  return devices <= kGroupedMaxDevices ? FlowModel::Grouped : FlowModel::LinkDrain;
+  return devices <= kFluidMaxDevices ? FlowModel::Fluid : FlowModel::LinkDrain;
 }
-// For a layer: `auto` runs the fluid model up to kFluidMaxDevices per block when the layer has no
-// chunked overlap (it solves the layer's steps as one chain; docs/simulator.md, "Flow models"), else as
-// above; a chunked layer never runs the fluid model (asked for, it gets what `auto` would pick).
-inline constexpr int kFluidMaxDevices = 64;
-inline FlowModel effective_flow_model(const SimOptions& o, int devices, bool chunked) {
-  if (o.per_pair_flows) return FlowModel::PerPair;
-  const bool fluid = o.flow_model == FlowModel::Fluid || o.flow_model == FlowModel::Auto;
-  if (fluid && !chunked && (o.flow_model == FlowModel::Fluid || devices <= kFluidMaxDevices))
-    return FlowModel::Fluid;
-  if (o.flow_model == FlowModel::Fluid) return effective_flow_model(SimOptions{}, devices);
-  return effective_flow_model(o, devices);
+
+// The fluid model is exact (quantum 0) up to kFluidExactMaxDevices per block, where it costs at most a
+// few seconds (2.7 s for a DeepSeek-V3 layer on 128 GPUs); above, it re-solves at most once per
+// kFluidQuantum of the shortest exchange (a 256-GPU DeepSeek-V3 layer: 36-40 s exact, 1.7 s so).
+inline constexpr int kFluidExactMaxDevices = 128;
+inline constexpr double kFluidQuantum = 0.001;
+inline double fluid_quantum_for(const SimOptions& o, int devices) {
+  if (o.fluid_quantum >= 0) return o.fluid_quantum;
+  return devices <= kFluidExactMaxDevices ? 0.0 : kFluidQuantum;
 }
 
 struct PhaseStats {

@@ -56,6 +56,7 @@ struct Scenario {
   LinkCorrection link_correction = LinkCorrection::Efficiency;
   bool per_pair_flows = false;
   FlowModel flow_model = FlowModel::Auto;
+  double fluid_quantum = SimOptions{}.fluid_quantum;
 
   nlohmann::json resolved;  // every key with its final value (printed in outputs, hashed into run ids)
 };

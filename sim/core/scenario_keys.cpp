@@ -66,8 +66,12 @@ const std::vector<ScenarioKey>& scenario_keys() {
       {"engine.per_pair_flows", "boolean",
        "force the exact per-(source, destination) flow model (default false)"},
       {"engine.flow_model", "string",
-       "auto (up to 64 GPUs per simulated block: fluid, or grouped with chunked overlap; link-drain "
-       "above), fluid, grouped, link-drain or per-pair (docs/simulator.md, Flow models)"},
+       "auto (up to 512 GPUs per simulated block: fluid; link-drain above), fluid, grouped, link-drain "
+       "or per-pair (docs/simulator.md, Flow models)"},
+      {"engine.fluid_quantum", "number",
+       "fluid model: re-solve rates at most once per this share of the shortest exchange's busiest-link "
+       "drain time, rounded down to a power of two seconds (0: at every pair start or end, exact; "
+       "default: exact up to 128 GPUs per simulated block, 0.001 above)"},
   };
   return kKeys;
 }

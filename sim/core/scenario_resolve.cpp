@@ -162,11 +162,15 @@ void resolve_cluster(Resolver& r, Scenario& s) {
   if (r.has("cluster.oversubscription"))
     t.oversubscription = r.number("cluster.oversubscription", t.oversubscription, 1.0, 1e6);
   // Overrides can break the topology (a torus whose dimensions no longer match): check again.
-  const char* size_key = r.has("cluster.nodes") ? "cluster.nodes" : "cluster.topology";
-  r.at(size_key, [&] {
+  const char* size_key = r.has("cluster.gpus_per_node") ? "cluster.gpus_per_node"
+                         : r.has("cluster.nodes")       ? "cluster.nodes"
+                                                        : "cluster.topology";
+  try {
     validate_topology(t, "");
-    return 0;
-  });
+  } catch (const InputError& e) {
+    const std::string field = e.field().empty() ? "" : e.field() + " ";
+    r.fail(size_key, "the topology's " + field + e.message() + " (with the cluster overrides)");
+  }
   const int gpus = t.gpus_per_node * t.nodes;
   r.resolved["cluster.nodes"] = t.nodes;
   r.resolved["cluster.gpus_per_node"] = t.gpus_per_node;
@@ -243,6 +247,7 @@ void resolve_rest(Resolver& r, Scenario& s) {
   s.roofline.hbm_efficiency = r.number("calibration.hbm_efficiency", def.hbm_efficiency, 1e-6, 1.0);
   s.roofline.launch_s = r.number("calibration.launch_us", def.launch_s * 1e6, 0.0, 1e9) * 1e-6;
   s.per_pair_flows = r.boolean("engine.per_pair_flows", false);
+  if (r.has("engine.fluid_quantum")) s.fluid_quantum = r.number("engine.fluid_quantum", 0.0, 0.0, 0.1);
   const std::string flow = r.str("engine.flow_model", "auto");
   if (flow == "auto")
     s.flow_model = FlowModel::Auto;
@@ -255,7 +260,8 @@ void resolve_rest(Resolver& r, Scenario& s) {
   else if (flow == "per-pair")
     s.flow_model = FlowModel::PerPair;
   else
-    r.fail("engine.flow_model", "'" + flow + "' is not valid (valid: auto, fluid, grouped, link-drain, per-pair)");
+    r.fail("engine.flow_model",
+           "'" + flow + "' is not valid (valid: auto, fluid, grouped, link-drain, per-pair)");
 }
 
 }  // namespace

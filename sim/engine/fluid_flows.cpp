@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <queue>
+#include <span>
+#include <stdexcept>
+#include <string>
 #include <unordered_map>
 
 namespace occult {
@@ -16,102 +19,135 @@ constexpr double kPortSlack = 0.3;
 // event: fewer re-solves; each pair ends early by at most this share of its own transfer time.
 constexpr double kBatch = 1e-4;
 
-// Event-driven processor-sharing classes under max-min sharing, over a chain of steps.
+// Event-driven processor-sharing classes under max-min sharing, over the layer's graph of nodes.
 class FluidSolver {
  public:
-  FluidSolver(FluidChain& chain, double scale) : chain_(chain), scale_(scale) {
+  explicit FluidSolver(FluidChain& chain) : chain_(chain) {
     const std::size_t classes = chain.class_links.size();
     const std::size_t links = chain.capacity.size();
-    uses_.resize(classes);
+    std::vector<std::vector<Use>> uses(classes);
     for (std::size_t c = 0; c < classes; ++c)
-      for (int l : chain.class_links[c]) uses_[c].push_back({l, -1});
+      for (int l : chain.class_links[c]) uses[c].push_back({l, -1});
     std::unordered_map<long long, int> port_slot;  // (class, port) -> counter
     pair_port_.assign(chain.pairs.size(), -1);
     joined_.assign(chain.pairs.size(), 0.0);
-    steps_ = chain.ready.size();
-    devices_ = steps_ == 0 ? 0 : chain.ready[0].size();
-    from_.assign(steps_ * devices_, {});
-    incoming_.assign(steps_ * devices_, 0);
+    nodes_ = chain.nodes.size();
+    devices_ = std::size_t(chain.devices);
+    from_.assign(nodes_ * devices_, {});
+    incoming_.assign(nodes_ * devices_, 0);
+    succs_.assign(nodes_, {});
+    waiting_.assign(nodes_ * devices_, 0);
+    for (std::size_t n = 0; n < nodes_; ++n)
+      for (int pred : chain.nodes[n].preds) {
+        succs_[std::size_t(pred)].push_back(int(n));
+        for (std::size_t d = 0; d < devices_; ++d) ++waiting_[slot(int(n), int(d))];
+      }
+    gate_at_.assign(nodes_ * devices_, 0.0);
     for (std::size_t p = 0; p < chain.pairs.size(); ++p) {
       const auto& fp = chain.pairs[p];
-      from_[slot(fp.step, fp.source)].push_back(int(p));
-      ++incoming_[slot(fp.step, fp.dest)];
+      from_[slot(fp.node, fp.source)].push_back(int(p));
+      ++incoming_[slot(fp.node, fp.dest)];
       if (fp.port < 0) continue;
       const long long k = (long long)fp.cls * (long long)links + fp.port;
       auto [it, fresh] = port_slot.try_emplace(k, int(port_count_.size()));
       if (fresh) {
         port_count_.push_back(0);
-        uses_[std::size_t(fp.cls)].push_back({fp.port, it->second});
+        uses[std::size_t(fp.cls)].push_back({fp.port, it->second});
       }
       pair_port_[p] = it->second;
     }
-    users_.resize(links);
+    // Flat arrays (one per class, one per link): the solver walks them thousands of times.
+    use_begin_.assign(classes + 1, 0);
+    for (std::size_t c = 0; c < classes; ++c) {
+      use_begin_[c + 1] = use_begin_[c] + uses[c].size();
+      use_.insert(use_.end(), uses[c].begin(), uses[c].end());
+    }
+    user_begin_.assign(links + 1, 0);
+    for (const auto& u : use_) ++user_begin_[std::size_t(u.link) + 1];
+    for (std::size_t l = 0; l < links; ++l) user_begin_[l + 1] += user_begin_[l];
+    user_.resize(use_.size());
+    std::vector<std::size_t> fill(user_begin_.begin(), user_begin_.end() - 1);
     for (std::size_t c = 0; c < classes; ++c)
-      for (std::size_t i = 0; i < uses_[c].size(); ++i)
-        users_[std::size_t(uses_[c][i].link)].push_back({int(c), int(i)});
+      for (std::size_t i = use_begin_[c]; i < use_begin_[c + 1]; ++i)
+        user_[fill[std::size_t(use_[i].link)]++] = {int(c), int(i)};
     active_.assign(classes, 0);
     done_.assign(classes, 0);
     rate_.assign(classes, 0.0);
     progress_.assign(classes, 0.0);
+    since_.assign(classes, 0.0);
+    version_of_.assign(classes, 0);
+    live_at_.assign(classes, -1);
     queue_.resize(classes);
     cap_.assign(links, 0.0);
     weight_.assign(links, 0.0);
-    version_.assign(links, 0);
-    reached_.assign(steps_ * devices_, 0);
-    chain.gate.assign(steps_, std::vector<double>(devices_, 0.0));
-    chain.end.assign(steps_, std::vector<double>(devices_, 0.0));
+    reached_.assign(nodes_ * devices_, 0);
+    chain.gate.assign(nodes_, std::vector<double>(devices_, 0.0));
+    chain.end.assign(nodes_, std::vector<double>(devices_, 0.0));
+    if (chain.quantum > 0) {
+      // The shortest exchange's natural length: the drain time of its busiest link.
+      std::vector<std::unordered_map<int, double>> load(nodes_);
+      for (const auto& fp : chain.pairs) {
+        for (int l : chain.class_links[std::size_t(fp.cls)]) load[std::size_t(fp.node)][l] += fp.bytes;
+        if (fp.port >= 0) load[std::size_t(fp.node)][fp.port] += fp.bytes;
+      }
+      double shortest = INFINITY;
+      for (const auto& node : load) {
+        double busiest = 0;
+        for (const auto& [l, bytes] : node)
+          busiest = std::max(busiest, bytes / chain.capacity[std::size_t(l)]);
+        if (busiest > 0) shortest = std::min(shortest, busiest);
+      }
+      // Rounded down to a power of two and solved on a grid of absolute times, so that blocks on disjoint
+      // links (block_split.hpp) that get the same quantum are solved at the same times, alone or together.
+      if (shortest < INFINITY) quantum_ = std::exp2(std::floor(std::log2(chain.quantum * shortest)));
+    }
   }
 
   void run() {
-    for (std::size_t d = 0; d < devices_; ++d)
-      if (steps_ > 0) events_.push({chain_.ready[0][d], seq_++, Event::Gate, 0, int(d)});
+    for (std::size_t n = 0; n < nodes_; ++n)
+      if (chain_.nodes[n].preds.empty())
+        for (std::size_t d = 0; d < devices_; ++d) events_.push({0.0, seq_++, Event::Gate, int(n), int(d)});
     double t = 0;
     while (true) {
-      while (!events_.empty() && events_.top().time <= t) {
-        const Event e = events_.top();
-        events_.pop();
-        now_ = e.time;
-        if (e.kind == Event::Gate)
-          reach(e.step, e.index, e.time);
-        else
-          join(e.index);
-      }
-      if (!live_.empty()) solve();
-      double t_next = events_.empty() ? INFINITY : events_.top().time;
-      for (int c : live_) {
-        const auto cc = std::size_t(c);
-        t_next = std::min(t_next, t + (queue_[cc].top().target - progress_[cc]) / rate_[cc]);
+      const double t_event = events_.empty() ? INFINITY : events_.top().time;
+      while (!finishes_.empty() && finishes_.top().version != version_of_[std::size_t(finishes_.top().cls)])
+        finishes_.pop();
+      const double t_finish = finishes_.empty() ? INFINITY : finishes_.top().time;
+      const double t_next = std::min(t_event, t_finish);
+      if (live_.empty()) pending_ = false;
+      // Re-solve once everything due at t has been taken in: at once without a quantum, else at the first
+      // grid point at or after the first change since the last solve.
+      const double t_solve = !pending_      ? INFINITY
+                             : quantum_ > 0 ? std::ceil(pending_since_ / quantum_) * quantum_
+                                            : t;
+      if (t_next > t && t_solve < t_next) {
+        t = std::max(t, t_solve);
+        solve(t);
+        continue;
       }
       if (t_next == INFINITY) break;
-      const double dt = std::max(0.0, t_next - t);
       t = std::max(t, t_next);
-      std::size_t kept = 0;
-      for (int c : live_) {
-        const auto cc = std::size_t(c);
-        progress_[cc] += rate_[cc] * dt;
-        auto& q = queue_[cc];
-        // A pair finishes when its class has progressed by its bytes. When one does, the class's pairs
-        // that would finish within kBatch of the time they have been moving end with it: fewer
-        // re-solves, each pair early by at most that share. Decided per class, so that classes on
-        // disjoint links (independent blocks) come out the same whatever else is simulated.
-        bool due = false;
-        while (!q.empty()) {
-          const double left = q.top().target - progress_[cc];
-          // Also done when what is left cannot move the clock any more (left / rate below t's
-          // resolution): the next step would be dt = 0 and the loop would never end.
-          const bool exact = left <= progress_[cc] * 1e-12 + 1e-9 || t + left / rate_[cc] <= t;
-          if (!exact && !(due && left <= rate_[cc] * kBatch * (t - joined_[std::size_t(q.top().pair)])))
-            break;
-          due = true;
-          const int p = q.top().pair;
-          q.pop();
-          leave(p, t);
-          --active_[cc];
+      if (t_event <= t_finish) {
+        while (!events_.empty() && events_.top().time <= t) {
+          const Event e = events_.top();
+          events_.pop();
+          if (e.kind == Event::Gate)
+            reach(e.node, e.index, t);
+          else
+            join(e.index, t);
         }
-        if (active_[cc] > 0) live_[kept++] = c;
+      } else {
+        const int c = finishes_.top().cls;
+        finishes_.pop();
+        finish(std::size_t(c), t);
       }
-      live_.resize(kept);
     }
+    // Every device must have ended every node; a pair stuck at rate 0 (a link without capacity) would
+    // otherwise leave its receiver's times at 0, silently too short.
+    for (std::size_t k = 0; k < waiting_.size(); ++k)
+      if (waiting_[k] != 0 || incoming_[k] != 0)
+        throw std::runtime_error("fluid flow model: node " + std::to_string(k / devices_) + " of device " +
+                                 std::to_string(k % devices_) + " never ended (a route without bandwidth?)");
   }
 
  private:
@@ -129,42 +165,114 @@ class FluidSolver {
     double time;
     long long seq;  // ties in creation order: deterministic
     Kind kind;
-    int step, index;  // Gate: (step, device); Start: index = pair
+    int node, index;  // Gate: (node, device); Start: index = pair
     bool operator<(const Event& o) const { return time != o.time ? time > o.time : seq > o.seq; }
   };
 
-  std::size_t slot(int step, int device) const { return std::size_t(step) * devices_ + std::size_t(device); }
+  std::size_t slot(int node, int device) const { return std::size_t(node) * devices_ + std::size_t(device); }
 
-  // Device `d` is ready for `step` at `t`: its pairs start after their route latency.
-  void reach(int step, int d, double t) {
-    chain_.gate[std::size_t(step)][std::size_t(d)] = t;
-    reached_[slot(step, d)] = 1;
-    for (int p : from_[slot(step, d)])
-      events_.push({t + chain_.pairs[std::size_t(p)].latency, seq_++, Event::Start, step, p});
-    if (incoming_[slot(step, d)] == 0) complete(step, d, t);
+  // A class's per-pair progress moves linearly between rate changes.
+  double progress(std::size_t c, double t) const { return progress_[c] + rate_[c] * (t - since_[c]); }
+
+  void set_rate(std::size_t c, double r, double t) {
+    progress_[c] = progress(c, t);
+    since_[c] = t;
+    rate_[c] = r;
+    schedule(c);
   }
 
-  void complete(int step, int d, double t) {
-    chain_.end[std::size_t(step)][std::size_t(d)] = t;
-    if (std::size_t(step) + 1 < steps_)
-      events_.push(
-          {t + chain_.ready[std::size_t(step) + 1][std::size_t(d)], seq_++, Event::Gate, step + 1, d});
+  // Files the time the class's next pair ends under its current rate (older entries go stale).
+  void schedule(std::size_t c) {
+    ++version_of_[c];
+    if (queue_[c].empty() || rate_[c] <= 0) return;
+    const double left = std::max(0.0, queue_[c].top().target - progress_[c]);
+    finishes_.push({since_[c] + left / rate_[c], int(c), version_of_[c]});
   }
 
-  void join(int p) {
+  // The class's first pair has moved its bytes at t. A pair finishes when its class has progressed by
+  // its bytes; the class's pairs that would finish within kBatch of the time they have been moving end
+  // with it: fewer re-solves, each pair early by at most that share. Decided per class, so that classes
+  // on disjoint links (independent blocks) come out the same whatever else is simulated.
+  void finish(std::size_t c, double t) {
+    progress_[c] = progress(c, t);
+    since_[c] = t;
+    auto& q = queue_[c];
+    bool due = false;
+    while (!q.empty()) {
+      const double left = q.top().target - progress_[c];
+      // Also done when what is left cannot move the clock any more (left / rate below t's resolution).
+      const bool exact = left <= progress_[c] * 1e-12 + 1e-9 || (rate_[c] > 0 && t + left / rate_[c] <= t);
+      if (due && !exact && !(left <= rate_[c] * kBatch * (t - joined_[std::size_t(q.top().pair)]))) break;
+      due = true;
+      const int p = q.top().pair;
+      q.pop();
+      leave(p, t);
+      if (--active_[c] == 0) unlive(c);
+    }
+    schedule(c);
+  }
+
+  void unlive(std::size_t c) {
+    const int at = live_at_[c];
+    live_at_[std::size_t(live_.back())] = at;
+    live_[std::size_t(at)] = live_.back();
+    live_.pop_back();
+    live_at_[c] = -1;
+  }
+
+  // Device `d` starts node `n` at `t`: an exchange's pairs start after their route latency.
+  void reach(int n, int d, double t) {
+    chain_.gate[std::size_t(n)][std::size_t(d)] = t;
+    const FluidNode& node = chain_.nodes[std::size_t(n)];
+    if (!node.exchange) {
+      complete(n, d, t + node.duration[std::size_t(d)]);
+      return;
+    }
+    reached_[slot(n, d)] = 1;
+    for (int p : from_[slot(n, d)])
+      events_.push({t + chain_.pairs[std::size_t(p)].latency, seq_++, Event::Start, n, p});
+    if (incoming_[slot(n, d)] == 0) complete(n, d, t);
+  }
+
+  // Device `d` ends node `n` at `t` (now, or later for compute): its successors may start.
+  void complete(int n, int d, double t) {
+    chain_.end[std::size_t(n)][std::size_t(d)] = t;
+    for (int next : succs_[std::size_t(n)]) {
+      const std::size_t k = slot(next, d);
+      gate_at_[k] = std::max(gate_at_[k], t);
+      if (--waiting_[k] == 0) events_.push({gate_at_[k], seq_++, Event::Gate, next, d});
+    }
+  }
+
+  void join(int p, double t) {
     const auto& fp = chain_.pairs[std::size_t(p)];
     const auto c = std::size_t(fp.cls);
-    if (active_[c]++ == 0) live_.push_back(fp.cls);
+    const bool fresh = active_[c]++ == 0;
+    if (fresh) {
+      live_at_[c] = int(live_.size());
+      live_.push_back(fp.cls);
+    }
     if (pair_port_[std::size_t(p)] >= 0) ++port_count_[std::size_t(pair_port_[std::size_t(p)])];
-    queue_[c].push({progress_[c] + fp.bytes * scale_, p});
-    joined_[std::size_t(p)] = now_;
+    mark(t);
+    if (fresh) set_rate(c, 0.0, t);  // no share until the next solve
+    const double target = progress(c, t) + fp.bytes;
+    const bool first = queue_[c].empty() || target < queue_[c].top().target;
+    queue_[c].push({target, p});
+    if (first) schedule(c);
+    joined_[std::size_t(p)] = t;
   }
 
   void leave(int p, double t) {
     const auto& fp = chain_.pairs[std::size_t(p)];
+    mark(t);
     if (pair_port_[std::size_t(p)] >= 0) --port_count_[std::size_t(pair_port_[std::size_t(p)])];
-    const std::size_t k = slot(fp.step, fp.dest);
-    if (--incoming_[k] == 0 && reached_[k]) complete(fp.step, fp.dest, t);
+    const std::size_t k = slot(fp.node, fp.dest);
+    if (--incoming_[k] == 0 && reached_[k]) complete(fp.node, fp.dest, t);
+  }
+
+  void mark(double t) {
+    if (!pending_) pending_since_ = t;
+    pending_ = true;
   }
 
   double multiplicity(std::size_t c, const Use& u) const {
@@ -173,12 +281,13 @@ class FluidSolver {
 
   // Progressive filling: every active pair's rate rises together; the link whose remaining capacity per
   // unfrozen pair is lowest freezes its classes at that rate, and so on (max-min fairness per pair).
-  void solve() {
+  void solve(double t) {
+    pending_ = false;
     touched_.clear();
     for (int c : live_) {
       const auto cc = std::size_t(c);
       done_[cc] = 0;
-      for (const auto& u : uses_[cc]) {
+      for (const auto& u : uses(cc)) {
         const auto l = std::size_t(u.link);
         if (weight_[l] == 0 && cap_[l] == 0) {
           touched_.push_back(u.link);
@@ -187,32 +296,48 @@ class FluidSolver {
         weight_[l] += multiplicity(cc, u);
       }
     }
-    using Level = std::pair<double, std::pair<int, int>>;  // (rate, (link, version))
+    // A link's level (remaining capacity per unfrozen pair) only rises as classes freeze below it, so an
+    // entry is refreshed when it comes up rather than at every change.
+    using Level = std::pair<double, int>;  // (rate, link)
     std::priority_queue<Level, std::vector<Level>, std::greater<>> heap;
+    auto level = [&](std::size_t l) { return std::max(0.0, cap_[l]) / weight_[l]; };
     for (int l : touched_)
-      if (weight_[std::size_t(l)] > 0)
-        heap.push({cap_[std::size_t(l)] / weight_[std::size_t(l)], {l, version_[std::size_t(l)]}});
+      if (weight_[std::size_t(l)] > 0) heap.push({level(std::size_t(l)), l});
     while (!heap.empty()) {
-      const auto [level, lv] = heap.top();
+      const auto [old, link] = heap.top();
       heap.pop();
-      const auto l = std::size_t(lv.first);
-      if (lv.second != version_[l] || weight_[l] <= 0) continue;
-      const double r = std::max(0.0, level);
-      for (const auto& [c, use] : users_[l]) {
-        const auto cc = std::size_t(c);
-        if (active_[cc] == 0 || done_[cc] || multiplicity(cc, uses_[cc][std::size_t(use)]) == 0) continue;
+      const auto l = std::size_t(link);
+      if (weight_[l] <= 1e-9) continue;
+      const double r = level(l);
+      if (r > old) {
+        heap.push({r, link});
+        continue;
+      }
+      for (std::size_t k = user_begin_[l]; k < user_begin_[l + 1]; ++k) {
+        const auto cc = std::size_t(user_[k].first);
+        if (active_[cc] == 0 || done_[cc] || multiplicity(cc, use_[std::size_t(user_[k].second)]) == 0)
+          continue;
         done_[cc] = 1;
-        rate_[cc] = r;
-        for (const auto& u : uses_[cc]) {
+        if (r != rate_[cc]) set_rate(cc, r, t);
+        for (const auto& u : uses(cc)) {
           const auto l2 = std::size_t(u.link);
           const double m = multiplicity(cc, u);
           cap_[l2] -= r * m;
           weight_[l2] -= m;
-          if (l2 != l && weight_[l2] > 1e-9)
-            heap.push({std::max(0.0, cap_[l2]) / weight_[l2], {u.link, ++version_[l2]}});
         }
       }
       weight_[l] = 0;
+    }
+    // Drop the finish entries that rate changes left stale once they outnumber the live ones.
+    if (finishes_.size() > 4 * live_.size() + 64) {
+      std::priority_queue<Finish> fresh;
+      for (int c : live_)
+        if (rate_[std::size_t(c)] > 0 && !queue_[std::size_t(c)].empty()) {
+          const auto cc = std::size_t(c);
+          fresh.push({since_[cc] + std::max(0.0, queue_[cc].top().target - progress_[cc]) / rate_[cc], c,
+                      version_of_[cc]});
+        }
+      finishes_ = std::move(fresh);
     }
     for (int l : touched_) {
       cap_[std::size_t(l)] = 0;
@@ -221,26 +346,43 @@ class FluidSolver {
   }
 
   FluidChain& chain_;
-  double scale_;
-  std::size_t steps_ = 0, devices_ = 0;
-  std::vector<std::vector<Use>> uses_;                   // per class
-  std::vector<std::vector<std::pair<int, int>>> users_;  // per link: (class, its use) that cross it
-  std::vector<int> pair_port_;                           // per pair: its port counter, or -1
-  std::vector<int> port_count_;                          // per (class, port): active pairs
-  std::vector<std::vector<int>> from_;                   // per (step, device): pairs it sends
-  std::vector<int> incoming_;                            // per (step, device): pairs still to arrive
-  std::vector<char> reached_;                            // per (step, device): ready
-  std::vector<int> active_;                              // per class: active pairs
-  std::vector<int> live_;                                // classes with active pairs
+  bool pending_ = false;                    // pairs started or ended since the last solve
+  double pending_since_ = 0, quantum_ = 0;  // quantum_: seconds between solves (0: at every change)
+  std::size_t nodes_ = 0, devices_ = 0;
+  std::span<const Use> uses(std::size_t c) const {
+    return {use_.data() + use_begin_[c], use_begin_[c + 1] - use_begin_[c]};
+  }
+  std::vector<Use> use_;                   // the links each class crosses, class by class
+  std::vector<std::size_t> use_begin_;     // per class: its first entry in use_
+  std::vector<std::pair<int, int>> user_;  // (class, index into use_) crossing each link, link by link
+  std::vector<std::size_t> user_begin_;    // per link: its first entry in user_
+  std::vector<int> pair_port_;             // per pair: its port counter, or -1
+  std::vector<int> port_count_;            // per (class, port): active pairs
+  std::vector<std::vector<int>> succs_;    // per node: the nodes that wait for it
+  std::vector<int> waiting_;               // per (node, device): predecessors not ended
+  std::vector<double> gate_at_;            // per (node, device): latest predecessor end
+  std::vector<std::vector<int>> from_;     // per (node, device): pairs it sends
+  std::vector<int> incoming_;              // per (node, device): pairs still to arrive
+  std::vector<char> reached_;              // per (node, device): ready
+  std::vector<int> active_;                // per class: active pairs
+  std::vector<int> live_;                  // classes with active pairs
   std::vector<char> done_;
-  std::vector<double> rate_, progress_;  // per class: rate of each of its pairs, bytes moved by each
+  std::vector<double> rate_, progress_;  // per class: rate of each of its pairs, bytes each moved by since_
   std::vector<std::priority_queue<Pending>> queue_;
   std::priority_queue<Event> events_;
   long long seq_ = 0;
-  double now_ = 0;
-  std::vector<double> joined_;        // per pair: when it started moving
-  std::vector<double> cap_, weight_;  // per link, during solve()
-  std::vector<int> version_;
+  struct Finish {
+    double time;
+    int cls;
+    long long version;
+    bool operator<(const Finish& o) const { return time != o.time ? time > o.time : cls > o.cls; }
+  };
+  std::priority_queue<Finish> finishes_;  // per class with a rate: when its next pair ends
+  std::vector<long long> version_of_;     // per class: the finish entry that is current
+  std::vector<double> since_;             // per class: when progress_ was last brought up to date
+  std::vector<int> live_at_;              // per class: its index in live_, or -1
+  std::vector<double> joined_;            // per pair: when it started moving
+  std::vector<double> cap_, weight_;      // per link, during solve()
   std::vector<int> touched_;
 };
 
@@ -252,85 +394,90 @@ std::size_t VectorHash::operator()(const std::vector<int>& v) const {
   return h;
 }
 
-void FluidChain::solve(double bytes_scale) {
-  FluidSolver(*this, bytes_scale).run();
-  solved_steps = ready.size();
+void FluidChain::solve() {
+  FluidSolver(*this).run();
+  solved = true;
 }
 
-FluidLoad fluid_load(const NetworkGraph& net, const StepTraffic& t, const std::vector<double>& key,
-                     const std::shared_ptr<FluidChain>& shared) {
-  const int n = t.rows->size();
-  FluidLoad out;
-  out.chain = shared ? shared : std::make_shared<FluidChain>();
-  FluidChain& chain = *out.chain;
-  const std::size_t links = net.links().size();
-  if (chain.capacity.empty()) {
-    chain.capacity.resize(links);
-    for (std::size_t l = 0; l < links; ++l) chain.capacity[l] = net.links()[l].bandwidth_Bps;
-  }
-  // A chain built ahead (layer_dag builds the whole layer's chain before any activity): reuse its step.
-  const bool reuse = shared && chain.cursor < chain.ready.size();
-  out.step = reuse ? int(chain.cursor) : int(chain.ready.size());
-  ++chain.cursor;
-  // The keys only carry the compute between steps here: a step's key minus the previous one's.
-  out.ready_after = key;
-  if (!reuse) {
-    std::vector<double> after = key;
-    if (out.step > 0)
-      for (std::size_t d = 0; d < key.size(); ++d) after[d] = std::max(0.0, key[d] - chain.last_key[d]);
-    chain.ready.push_back(std::move(after));
-    chain.last_key = key;
-  }
-  std::vector<int> slot(links, -1);
+int FluidChain::add_compute(std::vector<int> preds, std::vector<double> duration) {
+  devices = int(duration.size());
+  nodes.push_back({std::move(preds), std::move(duration), false});
+  solved = false;
+  return int(nodes.size()) - 1;
+}
+
+namespace {
+
+// Bytes of one step per link (the port rule's drain times and the report's accounting).
+struct StepBytes {
+  std::vector<int> slot;  // per link: index into link_ids, or -1
+  FluidLoad load;
+};
+
+StepBytes step_bytes(const NetworkGraph& net, const StepTraffic& t) {
+  StepBytes out;
+  out.slot.assign(net.links().size(), -1);
   std::vector<int> route;
-  auto for_each_pair = [&](auto&& fn) {
-    for_each_routed_pair(net, t, n, route, [&](int s, int d, double bytes, int) { fn(s, d, bytes); });
-  };
-  // Pass 1: bytes per link (accounting, and the port rule's drain times).
-  for_each_pair([&](int, int, double bytes) {
+  for_each_routed_pair(net, t, t.rows->size(), route, [&](int, int, double bytes, int) {
     bool seen[kLinkClasses] = {false, false, false};
     for (int l : route) {
-      if (slot[std::size_t(l)] < 0) {
-        slot[std::size_t(l)] = int(out.link_ids.size());
-        out.link_ids.push_back(l);
-        out.bytes.emplace_back(1, 0.0);
+      auto& k = out.slot[std::size_t(l)];
+      if (k < 0) {
+        k = int(out.load.link_ids.size());
+        out.load.link_ids.push_back(l);
+        out.load.bytes.emplace_back(1, 0.0);
       }
-      out.bytes[std::size_t(slot[std::size_t(l)])][0] += bytes;
+      out.load.bytes[std::size_t(k)][0] += bytes;
       seen[int(net.links()[std::size_t(l)].cls)] = true;
     }
     for (int c = 0; c < kLinkClasses; ++c)
-      if (seen[c]) out.class_bytes[c] += bytes;
-  });
-  auto drain = [&](int l) {
-    return out.bytes[std::size_t(slot[std::size_t(l)])][0] / chain.capacity[std::size_t(l)];
-  };
-  if (reuse) return out;
-  // Pass 2: classes (shared with the chain's earlier steps: one route, one rate).
-  for_each_pair([&](int s, int d, double bytes) {
-    double busiest = 0;
-    for (std::size_t i = 1; i < route.size(); ++i) busiest = std::max(busiest, drain(route[i]));
-    const bool split_port = route.size() > 1 && drain(route[0]) <= kPortSlack * busiest;
-    std::vector<int> path(route.begin() + (split_port ? 1 : 0), route.end());
-    auto [it, fresh] = chain.class_index.try_emplace(std::move(path), int(chain.class_links.size()));
-    if (fresh) chain.class_links.push_back(it->first);
-    chain.pairs.push_back(
-        {s, d, it->second, out.step, split_port ? route[0] : -1, net.route_latency(route), bytes});
+      if (seen[c]) out.load.class_bytes[c] += bytes;
   });
   return out;
 }
 
-std::vector<int> fluid_step(SgBackend& sg, const FluidLoad& load, double scale,
-                            const std::vector<int>& gate) {
-  FluidChain& chain = *load.chain;
-  if (chain.solved_steps < chain.ready.size()) chain.solve();
-  std::vector<double> start = chain.gate[std::size_t(load.step)], end = chain.end[std::size_t(load.step)];
-  if (scale != 1.0) {
-    FluidChain scaled = chain;
-    scaled.solve(scale);
-    start = scaled.gate[std::size_t(load.step)];
-    end = scaled.end[std::size_t(load.step)];
+}  // namespace
+
+int FluidChain::add_exchange(const NetworkGraph& net, const StepTraffic& t, double scale,
+                             std::vector<int> preds) {
+  const std::size_t links = net.links().size();
+  if (capacity.empty()) {
+    capacity.resize(links);
+    for (std::size_t l = 0; l < links; ++l) capacity[l] = net.links()[l].bandwidth_Bps;
   }
-  // The solution's receive time, counted from the device's own readiness in SimGrid.
+  const int node = int(nodes.size());
+  devices = t.rows->size();
+  nodes.push_back({std::move(preds), {}, true});
+  solved = false;
+  const StepBytes sb = step_bytes(net, t);
+  auto drain = [&](int l) {
+    return sb.load.bytes[std::size_t(sb.slot[std::size_t(l)])][0] / capacity[std::size_t(l)];
+  };
+  // Classes are shared with the graph's other exchanges: one route, one rate.
+  std::vector<int> route;
+  for_each_routed_pair(net, t, t.rows->size(), route, [&](int s, int d, double bytes, int) {
+    double busiest = 0;
+    for (std::size_t i = 1; i < route.size(); ++i) busiest = std::max(busiest, drain(route[i]));
+    const bool split_port = route.size() > 1 && drain(route[0]) <= kPortSlack * busiest;
+    std::vector<int> path(route.begin() + (split_port ? 1 : 0), route.end());
+    auto [it, fresh] = class_index.try_emplace(std::move(path), int(class_links.size()));
+    if (fresh) class_links.push_back(it->first);
+    pairs.push_back(
+        {s, d, it->second, node, split_port ? route[0] : -1, net.route_latency(route), bytes * scale});
+  });
+  return node;
+}
+
+FluidLoad fluid_load(const NetworkGraph& net, const StepTraffic& t, const std::vector<double>& key) {
+  FluidLoad out = step_bytes(net, t).load;
+  out.ready_after = key;
+  return out;
+}
+
+std::vector<int> fluid_step(SgBackend& sg, FluidChain& chain, int node, const std::vector<int>& gate) {
+  if (!chain.solved) chain.solve();
+  const auto& start = chain.gate[std::size_t(node)];
+  const auto& end = chain.end[std::size_t(node)];
   std::vector<int> out(gate.size());
   for (std::size_t d = 0; d < gate.size(); ++d) {
     out[d] = sg.delay(int(d), std::max(0.0, end[d] - start[d]));

@@ -13,11 +13,14 @@
 //   pairs with one route, so a class is a processor-sharing queue: a pair joins when its source is
 //   ready plus its route latency (charged first, as per pair does) and leaves when it has moved its
 //   bytes. A port that is not part of the class route stays a constraint, counted per active pair;
-// - the steps of a layer form a chain, solved together: a device starts a step when it has received
-//   the previous one, plus the compute in between (taken from the ready-time keys that layer_dag
-//   carries through the steps).
-// Rates are re-solved by progressive filling at every pair start or finish.
-#include <memory>
+// - the layer is one graph of nodes, the same for every device: exchange steps (every stage of every
+//   chunk of dispatch, combine and the backward mirror) and the compute between them. A device starts a
+//   node when it has ended the node's predecessors; it ends an exchange when it has received all its
+//   data, a compute node after its duration. All exchanges are solved together.
+// Rates are re-solved by progressive filling after pairs start or end: at once (quantum 0, exact), or
+// at most once per quantum (on a grid of absolute times); in between, pairs keep their rates, a pair
+// that joins a live class gets the class's rate at once (its links may be oversubscribed until the
+// solve), and a class that starts waits for the next solve.
 #include <unordered_map>
 #include <vector>
 
@@ -27,7 +30,7 @@
 namespace occult {
 
 struct FluidPair {
-  int source = -1, dest = -1, cls = -1, step = 0;
+  int source = -1, dest = -1, cls = -1, node = 0;
   int port = -1;       // the source's private first hop when it is not part of the class route; else -1
   double latency = 0;  // route latency, before the bytes move
   double bytes = 0;
@@ -37,46 +40,44 @@ struct VectorHash {
   std::size_t operator()(const std::vector<int>& v) const;
 };
 
-// The steps of one layer (or a single step), with their solution.
+struct FluidNode {
+  std::vector<int> preds;        // nodes a device must have ended before it starts this one
+  std::vector<double> duration;  // compute node: per device seconds; empty for an exchange
+  bool exchange = false;
+};
+
+// A layer's graph of exchanges and compute, with its solution.
 struct FluidChain {
   std::vector<double> capacity;               // per NetworkGraph link, bytes/s
   std::vector<std::vector<int>> class_links;  // per class: the links every one of its pairs crosses
   std::unordered_map<std::vector<int>, int, VectorHash> class_index;
   std::vector<FluidPair> pairs;
-  // Per step, per device: step 0, when the device is ready (absolute); later steps, how long after it
-  // has received the previous step it is ready (the compute in between).
-  std::vector<std::vector<double>> ready;
-  // Solution, per step and device: when it is ready (gate) and when it has received everything (end,
-  // at least its gate).
+  std::vector<FluidNode> nodes;
+  int devices = 0;
+  // Rates are re-solved at most once per this share of the shortest exchange's busiest-link drain time,
+  // rounded down to a power of two seconds (0: at every pair start or end, exact).
+  double quantum = 0;
+  // Solution, per node and device: when the device starts it (gate) and ends it (end >= gate).
   std::vector<std::vector<double>> gate, end;
-  std::size_t solved_steps = 0;
-  std::vector<double> last_key;  // the ready key of the last step appended
-  std::size_t cursor = 0;        // next step fluid_load hands out; rewind() to reuse a chain built ahead
-  void rewind() { cursor = 0; }
+  bool solved = false;
 
-  void solve(double bytes_scale = 1.0);  // fills gate and end for every step
+  int add_compute(std::vector<int> preds, std::vector<double> duration);
+  // Adds the pairs of `t` with their bytes times `scale` (a chunk's share) as one exchange node.
+  int add_exchange(const NetworkGraph& net, const StepTraffic& t, double scale, std::vector<int> preds);
+  void solve();
 };
 
+// Bytes per link and per link class of one step (what layer_dag counts for the report).
 struct FluidLoad {
-  std::shared_ptr<FluidChain> chain;
-  int step = 0;
-  // Accounting, as the other models' loads (layer_dag counts them).
   std::vector<int> link_ids;
   std::vector<std::vector<double>> bytes;
   double class_bytes[kLinkClasses] = {0, 0, 0};
-  std::vector<double> ready_after;  // the step's ready key: layer_dag adds the compute to it
+  std::vector<double> ready_after;  // the step's ready key, unchanged (the fluid model needs no estimate)
 };
+FluidLoad fluid_load(const NetworkGraph& net, const StepTraffic& t, const std::vector<double>& ready_key);
 
-// Appends step `t` to `chain` (a fresh chain of one step when null), or, after chain->rewind(), hands
-// out the chain's next step again. Its sources are ready at `ready_key`, which for a later step of the
-// chain is the previous load's ready_after (its key) plus the compute in between. Nothing is solved
-// here (fluid_step solves the whole chain).
-FluidLoad fluid_load(const NetworkGraph& net, const StepTraffic& t, const std::vector<double>& ready_key,
-                     const std::shared_ptr<FluidChain>& chain);
-
-// Per device, the activity that finishes when the device has received all its data of this step, as
-// solved (and not before gate[device]). `bytes_scale` != 1 (chunks) re-solves with scaled bytes.
-std::vector<int> fluid_step(SgBackend& sg, const FluidLoad& load, double bytes_scale,
-                            const std::vector<int>& gate);
+// Per device, the activity that ends when the device has ended exchange `node` as solved, counted from
+// its SimGrid gate (which the same graph puts where the solution's gate is).
+std::vector<int> fluid_step(SgBackend& sg, FluidChain& chain, int node, const std::vector<int>& gate);
 
 }  // namespace occult

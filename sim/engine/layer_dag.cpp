@@ -27,7 +27,7 @@ class LayerDagBuilder {
         plan_(*w.plan),
         d_(plan_.shape.devices),
         chunks_(w.overlap == Overlap::Chunked ? std::max(1, w.chunks) : 1),
-        model_(effective_flow_model(opt, d_, chunks_ > 1)),
+        model_(effective_flow_model(opt, d_)),
         sg_(model_ == FlowModel::PerPair ? SgBackend::Routing::PerHostPair
                                          : SgBackend::Routing::LinkEndpoint) {}
 
@@ -71,24 +71,43 @@ class LayerDagBuilder {
 
   static double at(const std::vector<double>& v, int d) { return v.empty() ? 0.0 : v[d]; }
 
-  // The fluid model solves all exchange steps of a layer together (they overlap in time), so it needs
-  // every step, with the compute between them, before the first one becomes activities.
+  // The fluid model solves all exchanges of a layer together (they overlap in time), so it needs the
+  // layer's whole graph, the same as run() builds below (chunks included), before the first activity.
   void build_fluid_chain() {
-    std::vector<double> key(d_, 0.0);
-    auto add = [&](const std::vector<double>& secs) {
-      for (int d = 0; d < d_; ++d) key[d] += at(secs, d);
+    FluidChain& chain = fluid_chain_;
+    chain.quantum = fluid_quantum_for(opt_, d_);
+    auto per_device = [&](const std::vector<double>& secs, double share) {
+      std::vector<double> out(d_, 0.0);
+      for (int d = 0; d < d_; ++d) out[d] = at(secs, d) * share;
+      return out;
     };
-    add(w_.layout_s);
-    add(w_.pack_s);
+    std::vector<double> pre = per_device(w_.layout_s, 1.0);
+    for (int d = 0; d < d_; ++d) pre[d] += at(w_.pack_s, d);
+    int ready = chain.add_compute({}, pre);
+    const double scale = 1.0 / chunks_;
+    auto stages = [&](const std::vector<StepTraffic>& steps, std::vector<int> preds) {
+      if (steps.empty()) return chain.add_compute(preds, std::vector<double>(d_, 0.0));  // a pass-through
+      int last = -1;
+      for (const auto& t : steps) {
+        last = chain.add_exchange(net_, t, scale, preds);
+        fluid_nodes_.push_back(last);
+        preds = {last};
+      }
+      return last;
+    };
     const bool training = !w_.expert_bwd_s.empty();
     for (const auto* compute : {&w_.expert_fwd_s, training ? &w_.expert_bwd_s : nullptr}) {
       if (!compute) break;
-      loads(direction(true), key, false);
-      add(*compute);
-      loads(direction(false), key, false);
-      add(w_.unpack_s);
+      const bool forward = compute == &w_.expert_fwd_s;
+      int a_end = ready, comp = -1, b_end = -1;
+      for (int c = 0; c < chunks_; ++c) {
+        a_end = stages(direction(true), {a_end});
+        comp = chain.add_compute(c == 0 ? std::vector<int>{a_end} : std::vector<int>{a_end, comp},
+                                 per_device(*compute, scale));
+        b_end = stages(direction(false), c == 0 ? std::vector<int>{comp} : std::vector<int>{comp, b_end});
+      }
+      if (forward) ready = chain.add_compute({b_end}, per_device(w_.unpack_s, 1.0));
     }
-    fluid_chain_->rewind();
   }
 
   // One compute step per device (layout, pack, unpack): [start, end] recorded under `name`.
@@ -134,8 +153,8 @@ class LayerDagBuilder {
     Loads out;
     for (const auto& t : steps) {
       if (model_ == FlowModel::Fluid) {
-        // One chain per layer (never chunked): its steps are solved together (they overlap in time).
-        out.fluid.push_back(fluid_load(net_, t, key, fluid_chain_));
+        if (!count_bytes) continue;  // the fluid model only needs a step's bytes for the report
+        out.fluid.push_back(fluid_load(net_, t, key));
         count(out.fluid.back(), key, count_bytes);
       } else if (model_ == FlowModel::LinkDrain) {
         out.link.push_back(drain_load(net_, t, key, opt_.aggregate_buckets > 0 ? opt_.aggregate_buckets : 8,
@@ -170,7 +189,8 @@ class LayerDagBuilder {
           gate = link_drain_step(sg_, net_, loads.link[k], scale, gate, control_);
           break;
         case FlowModel::Fluid:
-          gate = fluid_step(sg_, loads.fluid[k], scale, gate);
+          // The graph's exchanges, taken in the order build_fluid_chain added them.
+          gate = fluid_step(sg_, fluid_chain_, fluid_nodes_.at(next_fluid_++), gate);
           break;
         default:
           gate = aggregated_step(sg_, net_, loads.grouped[k], scale, gate, control_);
@@ -263,7 +283,9 @@ class LayerDagBuilder {
   SgBackend sg_;
   int control_ = -1;
   std::vector<Mark> marks_;
-  std::shared_ptr<FluidChain> fluid_chain_ = std::make_shared<FluidChain>();
+  FluidChain fluid_chain_;
+  std::vector<int> fluid_nodes_;  // exchange nodes of fluid_chain_ in the order exchange() runs them
+  std::size_t next_fluid_ = 0;
   std::deque<StepTraffic> traffic_;  // stable addresses for Mark::senders
   DagResult out_;
 };

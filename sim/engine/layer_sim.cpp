@@ -61,16 +61,18 @@ void validate(const TopologySpec& topo, const LayerWork& w) {
   if (w.overlap == Overlap::Chunked && w.chunks < 1) throw InputError("", 0, "chunks", "must be >= 1");
 }
 
-bool chunked(const LayerWork& w) { return w.overlap == Overlap::Chunked && w.chunks > 1; }
-
-std::string model_note(const SimOptions& opt, int devices, bool chunked) {
+std::string model_note(const SimOptions& opt, int devices) {
   std::string n = "SimGrid CM02 max-min sharing (crosstraffic off, weight-S 0, no TCP window); ";
-  switch (effective_flow_model(opt, devices, chunked)) {
+  switch (effective_flow_model(opt, devices)) {
     case FlowModel::PerPair:
       return n + "one flow per (source, destination) device pair";
     case FlowModel::Fluid:
-      return "fluid: max-min sharing per flow class (source node x route), the layer's steps solved "
-             "together outside SimGrid";
+      return "fluid: max-min sharing per flow class (source node x route), the layer's exchanges solved "
+             "together outside SimGrid" +
+             (fluid_quantum_for(opt, devices) > 0
+                  ? " (rates re-solved at most every " + std::to_string(fluid_quantum_for(opt, devices)) +
+                        " of the shortest exchange's drain time)"
+                  : std::string(" (exact: rates re-solved at every pair start or end)"));
     case FlowModel::LinkDrain:
       return n + "link drain: one flow per link and ready-time bucket (" +
              std::to_string(opt.aggregate_buckets > 0 ? opt.aggregate_buckets : 8) + " buckets)";
@@ -152,9 +154,9 @@ LayerSimResult simulate_blocks(const TopologySpec& topo, const LayerWork& work, 
     r.busiest_links.push_back({l.name, link_class_name(l.cls), links[i].second,
                                r.total_s > 0 ? std::min(1.0, busy / r.total_s) : 0.0});
   }
-  r.model_note = model_note(opt, split.block_devices, chunked(work)) + "; simulated as " +
-                 std::to_string(split.blocks) + " independent blocks of " +
-                 std::to_string(split.block_devices) + " GPUs (block-diagonal plan, no shared link)";
+  r.model_note = model_note(opt, split.block_devices) + "; simulated as " + std::to_string(split.blocks) +
+                 " independent blocks of " + std::to_string(split.block_devices) +
+                 " GPUs (block-diagonal plan, no shared link)";
   return r;
 }
 
@@ -182,7 +184,7 @@ LayerSimResult simulate_layer(const TopologySpec& topo, const LayerWork& work, c
     const DagResult dag = run_layer_dag(net, work, opt);
     if (!opt.timeline_path.empty()) write_timeline(opt.timeline_path, dag, topo.gpus_per_node);
     LayerSimResult r = summarize(net, dag, 10);
-    r.model_note = model_note(opt, work.plan->shape.devices, chunked(work));
+    r.model_note = model_note(opt, work.plan->shape.devices);
     return result_to_json(r).dump();
   });
   LayerSimResult r = result_from_json(nlohmann::json::parse(payload));

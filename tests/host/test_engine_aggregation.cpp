@@ -1,6 +1,6 @@
-// The grouped flow model (the default, used at scale) against the exact per-pair model: every phase's
-// time (max over devices) and the layer total within 2%, for uniform and skewed routing, every exact
-// strategy, forward and training, without overlap and chunked.
+// The grouped flow model (kept as an option; `auto` runs the fluid model) against the exact per-pair
+// model: every phase's time (max over devices) and the layer total within 2%, for uniform and skewed
+// routing, every exact strategy, forward and training, without overlap and chunked.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -52,13 +52,9 @@ class Grouped : public ::testing::TestWithParam<Case> {};
 // the rows a device receives (skewed routing staggers the senders of combine).
 TEST_P(Grouped, AgreesWithPerPairWithin2Percent) {
   const Case c = GetParam();
-  const CommPlan plan = test::routed_plan(16, 4, c.strategy, c.skew, 16 * 512, 32);
-  LayerWork w = test::work_for(plan, 2e-9, c.training);
-  if (c.chunks > 1) {
-    w.overlap = Overlap::Chunked;
-    w.chunks = c.chunks;
-  }
-  expect_agreement(test::rail_cluster(4, 4), w, c.tolerance);
+  const test::Regime r{c.strategy, c.skew, c.training, c.chunks};
+  const CommPlan plan = test::regime_plan(r);
+  expect_agreement(test::regime_topology(), test::regime_work(r, plan), c.tolerance);
 }
 
 // The regimes that miss 2% (measured, docs/simulator.md "Two flow models"): a backward phase or a chunked
@@ -75,11 +71,9 @@ double tolerance(Strategy s, double skew, bool training, int chunks) {
 
 std::vector<Case> all_cases() {
   std::vector<Case> out;
-  for (Strategy s : {Strategy::Standard, Strategy::Occult, Strategy::Hierarchical})
-    for (double skew : {0.0, 1.2})
-      for (bool training : {false, true})
-        for (int chunks : {1, 2})
-          out.push_back({s, skew, training, chunks, tolerance(s, skew, training, chunks)});
+  for (const test::Regime& r : test::routed_regimes())
+    out.push_back(
+        {r.strategy, r.skew, r.training, r.chunks, tolerance(r.strategy, r.skew, r.training, r.chunks)});
   return out;
 }
 

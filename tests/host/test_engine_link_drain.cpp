@@ -1,4 +1,4 @@
-// The link-drain flow model (sim/engine/link_drain.hpp), which `auto` picks above kGroupedMaxDevices
+// The link-drain flow model (sim/engine/link_drain.hpp), which `auto` picks above kFluidMaxDevices
 // devices per block: exact where every link's traffic starts together and drains at one rate, and
 // close to per pair on routed (skewed) traffic; the bounds below are the measured error rounded up.
 #include <gtest/gtest.h>
@@ -29,16 +29,12 @@ void expect_close(const LayerSimResult& drain, const LayerSimResult& pair, doubl
         << what << " " << name << ": " << drain.phases.at(name).max_s << " vs " << p.max_s;
 }
 
-TEST(FlowModelChoice, AutoIsFluidWithoutChunksElseGroupedUpToTheThresholdThenLinkDrain) {
+TEST(FlowModelChoice, AutoIsFluidUpToTheThresholdThenLinkDrain) {
   SimOptions o;
-  EXPECT_EQ(effective_flow_model(o, kFluidMaxDevices, false), FlowModel::Fluid);
-  EXPECT_EQ(effective_flow_model(o, kFluidMaxDevices + 1, false), FlowModel::LinkDrain);
-  EXPECT_EQ(effective_flow_model(o, kGroupedMaxDevices, true), FlowModel::Grouped);
-  EXPECT_EQ(effective_flow_model(o, kGroupedMaxDevices), FlowModel::Grouped);
-  EXPECT_EQ(effective_flow_model(o, kGroupedMaxDevices + 1), FlowModel::LinkDrain);
-  o.flow_model = FlowModel::Fluid;  // asked for: any size, but never chunked
-  EXPECT_EQ(effective_flow_model(o, 4096, false), FlowModel::Fluid);
-  EXPECT_EQ(effective_flow_model(o, 4096, true), FlowModel::LinkDrain);
+  EXPECT_EQ(effective_flow_model(o, kFluidMaxDevices), FlowModel::Fluid);
+  EXPECT_EQ(effective_flow_model(o, kFluidMaxDevices + 1), FlowModel::LinkDrain);
+  o.flow_model = FlowModel::Fluid;  // asked for: any size
+  EXPECT_EQ(effective_flow_model(o, 4096), FlowModel::Fluid);
   o.flow_model = FlowModel::Grouped;
   EXPECT_EQ(effective_flow_model(o, 4096), FlowModel::Grouped);
   o.per_pair_flows = true;  // the validation switch wins

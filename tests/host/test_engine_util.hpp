@@ -1,6 +1,8 @@
 #pragma once
 // Hand-built topologies, plans and work for the engine tests.
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "sim/core/placement.hpp"
 #include "sim/core/plan.hpp"
@@ -96,6 +98,43 @@ inline LayerWork work_for(const CommPlan& p, double sec_per_pair = 0, bool train
     for (double& x : w.expert_bwd_s) x *= 2;
   }
   return w;
+}
+
+// The 24 routed regimes the flow models are checked on (docs/simulator.md, "Flow models"): 16 GPUs as 4
+// rail-optimized nodes of 4 (2 nodes per leaf), synthetic routing over 32 experts with 512 tokens per
+// GPU, expert compute proportional to the rows a device receives (skewed routing staggers senders).
+struct Regime {
+  Strategy strategy;
+  double skew;
+  bool training;
+  int chunks;
+};
+
+inline std::vector<Regime> routed_regimes() {
+  std::vector<Regime> out;
+  for (Strategy s : {Strategy::Standard, Strategy::Occult, Strategy::Hierarchical})
+    for (double skew : {0.0, 1.2})
+      for (bool training : {false, true})
+        for (int chunks : {1, 2}) out.push_back({s, skew, training, chunks});
+  return out;
+}
+
+inline TopologySpec regime_topology() { return rail_cluster(4, 4); }
+inline CommPlan regime_plan(const Regime& r) { return routed_plan(16, 4, r.strategy, r.skew, 16 * 512, 32); }
+inline LayerWork regime_work(const Regime& r, const CommPlan& plan) {
+  LayerWork w = work_for(plan, 2e-9, r.training);
+  if (r.chunks > 1) {
+    w.overlap = Overlap::Chunked;
+    w.chunks = r.chunks;
+  }
+  return w;
+}
+// e.g. "occ_skew_train_chunk"
+inline std::string regime_name(const Regime& r) {
+  return std::string(r.strategy == Strategy::Standard ? "std"
+                     : r.strategy == Strategy::Occult ? "occ"
+                                                      : "hier") +
+         (r.skew > 0 ? "_skew" : "_unif") + (r.training ? "_train" : "_fwd") + (r.chunks > 1 ? "_chunk" : "");
 }
 
 }  // namespace occult::test

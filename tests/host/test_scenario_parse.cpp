@@ -154,6 +154,24 @@ TEST(ScenarioParse, BadValuesAreReportedAtTheirLine) {
   d = f.doc(test::small_scenario());
   d.set("engine.flow_model=fluid");
   EXPECT_EQ(d.resolve().flow_model, FlowModel::Fluid);
+
+  d = f.doc(test::small_scenario());
+  d.set("engine.fluid_quantum=0.5");
+  e = error_of([&] { d.resolve(); });
+  EXPECT_EQ(e.field(), "engine.fluid_quantum");
+  d = f.doc(test::small_scenario());
+  EXPECT_LT(d.resolve().fluid_quantum, 0);  // unset: the engine picks by block size
+  d.set("engine.fluid_quantum=0");
+  EXPECT_EQ(d.resolve().fluid_quantum, 0.0);
+
+  // An override that breaks the topology names the override and the topology's field it breaks.
+  d = f.doc(test::small_scenario());
+  d.set("cluster.topology=\"" OCCULT_SOURCE_DIR "/topologies/railopt-h200-1024.toml\"");
+  d.set("cluster.gpus_per_node=4");  // 8 NICs per node
+  e = error_of([&] { d.resolve(); });
+  EXPECT_EQ(e.field(), "cluster.gpus_per_node");
+  EXPECT_NE(std::string(e.what()).find("the topology's "), std::string::npos) << e.what();
+  EXPECT_NE(std::string(e.what()).find("divide gpus_per_node"), std::string::npos) << e.what();
 }
 
 TEST(ScenarioParse, CustomModelNeedsEveryField) {

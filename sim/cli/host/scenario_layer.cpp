@@ -213,6 +213,7 @@ nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost,
     SimOptions o = cost.sim_options(s.topology, run.plan, &notes);
     o.per_pair_flows = s.per_pair_flows;
     o.flow_model = s.flow_model;
+    o.fluid_quantum = s.fluid_quantum;
     o.progress = progress;
     if (!timeline.empty() && layer == 0)
       o.timeline_path = timeline + sanitize(spec.name()) + "." + sanitize(placement) + ".json";
