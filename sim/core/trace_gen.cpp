@@ -46,8 +46,12 @@ class Sampler {
     for (int e : items_) cum_.push_back(acc += weight[std::size_t(e)]);
   }
   int draw(Rng& rng) const {
-    double u = rng.uniform() * cum_.back();
-    auto i = std::size_t(std::upper_bound(cum_.begin(), cum_.end(), u) - cum_.begin());
+    const double u = rng.uniform() * cum_.back();
+    // std::upper_bound without branches (the generator's hot loop: the comparisons are unpredictable):
+    // find the last entry <= u, then step past it.
+    const double* base = cum_.data();
+    for (std::size_t n = cum_.size(); n > 1; n -= n / 2) base += base[n / 2] <= u ? n / 2 : 0;
+    const auto i = std::size_t(base - cum_.data()) + (*base <= u ? 1 : 0);
     return items_[std::min(i, items_.size() - 1)];
   }
   // Exact draw among the items not in `taken`; used when rejection keeps hitting chosen experts
