@@ -7,11 +7,13 @@
 //   layers = 48
 // Optional: shared_experts, shared_ffn, elem_bytes, and preset = "deepseek-v3" to start from a preset.
 #include <toml++/toml.h>
+
 #include <limits>
 #include <map>
 
 #include "sim/core/error.hpp"
 #include "sim/core/model.hpp"
+#include "sim/core/toml_text.hpp"
 
 namespace occult {
 namespace {
@@ -21,12 +23,7 @@ long line_of(const toml::node& n) { return long(n.source().begin.line); }
 }  // namespace
 
 ModelConfig load_model_file(const std::string& path) {
-  toml::table doc;
-  try {
-    doc = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    throw InputError(path, long(e.source().begin.line), "", std::string(e.description()));
-  }
+  const toml::table doc = parse_toml_file(path, "cannot open model file");
   ModelConfig m;
   std::map<std::string, long> lines;
   if (const auto* preset = doc.get("preset")) {

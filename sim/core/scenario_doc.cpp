@@ -10,6 +10,7 @@
 #include "sim/core/error.hpp"
 #include "sim/core/scenario.hpp"
 #include "sim/core/scenario_impl.hpp"
+#include "sim/core/toml_text.hpp"
 
 namespace occult {
 namespace {
@@ -147,11 +148,7 @@ ScenarioDoc ScenarioDoc::parse(const std::string& text, const std::string& path)
   auto impl = std::make_unique<Impl>();
   impl->file = path;
   impl->dir = std::filesystem::path(path).parent_path().string();
-  try {
-    impl->root = toml::parse(text, path);
-  } catch (const toml::parse_error& e) {
-    throw InputError(path, long(e.source().begin.line), "", std::string(e.description()));
-  }
+  impl->root = parse_toml(text, path);
   impl->check_schema();
   return ScenarioDoc(std::move(impl));
 }
@@ -177,8 +174,8 @@ void ScenarioDoc::set(const std::string& key, const std::string& value, const st
   if (!k) unknown_key(origin, 0, sweep ? key.substr(6) : key);
   toml::table parsed;
   try {
-    parsed = toml::parse("v = " + value);
-  } catch (const toml::parse_error&) {
+    parsed = parse_toml("v = " + value, origin);
+  } catch (const InputError&) {
     // A bare word (--set model.preset=deepseek-v3) is a string.
     parsed.insert_or_assign("v", value);
   }
@@ -239,7 +236,7 @@ std::vector<SweepPoint> ScenarioDoc::expand() const {
     SweepPoint p;
     for (std::size_t a = 0; a < axes.size(); ++a) {
       const std::string& lit = axes[a].values[idx[a]];
-      toml::table parsed = toml::parse("v = " + lit);
+      toml::table parsed = parse_toml("v = " + lit, impl_->file);
       put(doc->impl_->root, axes[a].key, *parsed.get("v"));
       doc->impl_->origins[axes[a].key] = {impl_->file_of("sweep." + axes[a].key), axes[a].line};
       p.values.emplace_back(axes[a].key, lit);

@@ -8,6 +8,8 @@
 #include <set>
 #include <string>
 
+#include "sim/core/toml_text.hpp"
+
 namespace occult {
 namespace {
 
@@ -166,15 +168,7 @@ void check_link(const LinkParams& p, const std::string& where, const std::string
 }  // namespace
 
 TopologySpec load_topology(const std::string& path) {
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    const bool missing = std::string(e.description()).find("could not be opened") != std::string::npos ||
-                         std::string(e.description()).find("File could not") != std::string::npos;
-    throw InputError(path, missing ? 0 : static_cast<long>(e.source().begin.line), "",
-                     missing ? "cannot open topology file" : std::string(e.description()));
-  }
+  const toml::table root = parse_toml_file(path, "cannot open topology file");
   TopologySpec t;
   t.source = path;
   TableReader r(root, path, "");
