@@ -11,6 +11,11 @@ for f in build-fuzz/fuzz/fuzz_*; do
   corpus=fuzz/corpus/${name#fuzz_}
   work=$(mktemp -d)
   [ -d "$corpus" ] && cp -r "$corpus"/. "$work"/
+  # The shipped scenarios and topologies seed their parsers' fuzzers too.
+  case $name in
+    fuzz_scenario) cp scenarios/*.toml scenarios/scale/*.toml "$work"/ ;;
+    fuzz_topology) cp topologies/*.toml "$work"/ ;;
+  esac
   echo "fuzz: $name for ${secs}s"
   "$f" -max_total_time="$secs" -max_len=4096 -print_final_stats=0 "$work" 2>&1 | tail -n 3
   rm -rf "$work"
