@@ -78,9 +78,11 @@ void add_gpu_run(CLI::App& app) {
   cmd->add_option("--trace", a->trace, "Routing trace (occult trace import/gen); default: synthetic routing");
   cmd->add_option("--layer", a->layer, "Layer of the trace to run")->default_val(a->layer);
   cmd->add_option("--skew", a->skew, "Synthetic routing: Zipf exponent of expert popularity")
-      ->default_val(a->skew);
+      ->default_val(a->skew)
+      ->each([a](const std::string&) { a->set_skew = true; });
   cmd->add_option("--affinity", a->affinity, "Synthetic routing: co-activation affinity in [0, 1]")
-      ->default_val(a->affinity);
+      ->default_val(a->affinity)
+      ->each([a](const std::string&) { a->set_affinity = true; });
   cmd->add_option("--seed", a->seed,
                   "Seed of routing, inputs and weights (results are deterministic under it)")
       ->default_val(a->seed)
@@ -158,45 +160,103 @@ void add_calibrate(CLI::App& app) {
   auto out = std::make_shared<std::string>();
   auto link_only = std::make_shared<bool>(false);
   auto json = std::make_shared<bool>(false);
+  auto links_from = std::make_shared<std::string>();
+  auto nominal = std::make_shared<std::vector<std::string>>();
   auto* cmd = app.add_subcommand(
       "calibrate",
-      "Measure the local GPUs into a calibration profile for the simulator (DESIGN.md 7).\n"
-      "Communication: NCCL all-to-all-v time against message size (4 KiB up to 1 GiB per peer) on each\n"
-      "path, one child process per path because NCCL reads its environment once: nvlink (default),\n"
-      "pcie (NCCL_P2P_DISABLE=1, host-staged), network (NCCL_P2P_DISABLE=1 NCCL_SHM_DISABLE=1, sockets);\n"
-      "each is fitted to a latency (smallest message) and a bandwidth (largest). Compute: the sparse expert\n"
-      "FFN against rows per expert (64..4096), hidden/ffn (OLMoE, Qwen1.5-MoE, DeepSeek-V3) and local\n"
-      "experts (8, 32), with the dense cuBLAS ceiling. Kernels: layout, pack, unpack launch time and\n"
-      "bandwidth. Provenance: GPU, count, driver, CUDA, NCCL, date, command, host.\n"
-      "Example: occult calibrate -o calibration/h200x2.json");
+      "Measure the local GPUs into a calibration profile for the simulator (docs/calibration.md).\n"
+      "Microbenchmarks only (never layer runs):\n"
+      "- compute, on GPU 0: the sparse expert FFN forward and backward over model widths (--models) x\n"
+      "  local experts (1, 4, 16, 64, 256, capped at E, and E) x rows per expert (1 to 16384) x slot\n"
+      "  layouts (standard; occult with 1 to k pairs per row), and the dense cuBLAS ceiling;\n"
+      "- kernels, on GPU 0: layout, pack, unpack, gradient pack, gate-gradient unpack and the own-block\n"
+      "  device copy, from 64 to 262144 tokens (copies 4 KiB to 4 GiB);\n"
+      "- links, with two GPUs or more: the NCCL all-to-all-v time against message size (4 KiB to 1 GiB\n"
+      "  per peer) on each path, one child process per path because NCCL reads its environment once:\n"
+      "  nvlink (default), pcie (NCCL_P2P_DISABLE=1, host-staged), network (NCCL_P2P_DISABLE=1\n"
+      "  NCCL_SHM_DISABLE=1, sockets); plus the cost of each further message per peer in one exchange.\n"
+      "  Each path needs its nominal bandwidth (--nominal, the figure its topology file states): the\n"
+      "  efficiency against it is what carries over to machines that were never calibrated.\n"
+      "Provenance (GPU and its UUID, count, driver, CUDA, NCCL, date, command, host, commit) per section.\n"
+      "Examples: occult calibrate -o h100.json                       (one GPU: compute and kernels)\n"
+      "          occult calibrate --nominal nvlink=450,pcie=64,network=2.3 --p2p -o h200x2.json\n"
+      "          occult calibrate --compute-only --links-from calibration/h200.json -o mine.json");
   cmd->add_option("-o,--output", *out, "Profile to write (JSON)");
-  cmd->add_option("--paths", o->paths, "Link classes to measure: nvlink, pcie, network (comma-separated)")
+  cmd->add_option("--paths", o->paths,
+                  "Link classes to measure with two GPUs or more: nvlink, pcie, network (comma-separated; "
+                  "'none' for no links)")
       ->delimiter(',')
       ->default_str("nvlink,pcie,network");
+  cmd->add_option("--nominal", *nominal,
+                  "Nominal bandwidth per direction of each measured path, CLASS=GB/s (comma-separated), "
+                  "as the machine's topology file states it, e.g. nvlink=450,pcie=64,network=2.3")
+      ->delimiter(',');
+  cmd->add_flag("--p2p", o->p2p, "Also measure the direct P2P transport on the nvlink path");
+  cmd->add_option("--links-from", *links_from,
+                  "Take the links of this profile (another machine's: links need two GPUs) into the output");
+  cmd->add_flag("--compute-only", o->compute_only, "Measure compute and kernels only, no links");
+  cmd->add_option("--models", o->models, "Model presets whose widths the expert FFN grid covers")
+      ->delimiter(',')
+      ->default_str("olmoe-1b-7b,qwen1.5-moe-a2.7b,deepseek-v3,mixtral-8x7b");
+  cmd->add_option("--max-pairs", o->max_pairs, "Largest expert FFN call measured, in (token, expert) pairs")
+      ->default_val(o->max_pairs);
   cmd->add_option("--gpus", o->gpus, "GPUs for the link measurements (default: every visible GPU)");
   cmd->add_flag("--quick", o->quick, "Fewer sizes and shapes (smoke test, not for shipped profiles)");
-  cmd->add_option("--iters", o->iters, "Timed repeats per point (median)")->default_val(o->iters);
+  cmd->add_option("--iters", o->iters, "Timed repeats per point (median; raised for short calls)")
+      ->default_val(o->iters);
   cmd->add_option("--timeout", o->timeout_s, "Seconds before a stuck NCCL operation is aborted")
       ->default_val(o->timeout_s);
   cmd->add_option("--nccl-mode", o->nccl_mode,
-                  "NCCL communicator mode of the link measurements (blocking: as PyTorch; nonblocking: as "
-                  "gpu-run's default)")
+                  "NCCL communicator mode of the link measurements (blocking: as PyTorch and gpu-run's "
+                  "default; nonblocking)")
       ->default_val(o->nccl_mode);
+  cmd->add_option("--transport", o->transport, "Transport of a --link-only child (nccl, p2p)")
+      ->default_val(o->transport)
+      ->group("");  // internal
   cmd->add_flag("--json", *json, "Print the profile on stdout as well");
   cmd->add_flag("--link-only", *link_only,
                 "Measure only the path this process's NCCL environment selects and print {\"links\": [...]} "
                 "(what calibrate's per-path children run)")
       ->group("");  // internal
-  cmd->callback(reporting_gpu_errors("calibrate", [o, out, link_only, json] {
+  cmd->callback(reporting_gpu_errors("calibrate", [o, out, link_only, json, links_from, nominal] {
     if (o->iters < 1) throw InputError("", 0, "iters", "must be at least 1");
+    if (o->max_pairs < 1) throw InputError("", 0, "max-pairs", "must be at least 1");
     gpu::set_nccl_mode(gpu::parse_nccl_mode(o->nccl_mode));
+    (void)gpu::parse_transport(o->transport);
     if (*link_only) {
       std::cout << gpu::links_to_json({gpu::measure_link(*o)}).dump(2) << "\n";
       return;
     }
     if (out->empty()) throw InputError("", 0, "output", "give the profile to write with -o FILE");
+    if (o->paths == std::vector<std::string>{"none"}) o->paths.clear();
     for (const auto& p : o->paths) (void)gpu::nccl_env_for(p);  // reject unknown classes before measuring
-    const CalibrationProfile prof = gpu::calibrate(*o);
+    for (const auto& n : *nominal) {
+      const auto eq = n.find('=');
+      double v = 0;
+      try {
+        v = eq == std::string::npos ? 0.0 : std::stod(n.substr(eq + 1));
+      } catch (const std::exception&) {
+        v = 0;
+      }
+      if (eq == std::string::npos || !(v > 0))
+        throw InputError("", 0, "nominal", "'" + n + "' is not CLASS=GB/s with a positive bandwidth");
+      (void)gpu::nccl_env_for(n.substr(0, eq));
+      o->nominal_GBps[n.substr(0, eq)] = v;
+    }
+    for (const auto& m : o->models) (void)model_preset(m);
+    const bool want_links = !o->compute_only && gpu::visible_gpus() >= 2;
+    if (want_links)
+      for (const auto& p : o->paths)
+        if (!o->nominal_GBps.count(p))
+          throw InputError("", 0, "nominal",
+                           "no nominal bandwidth for path " + p +
+                               " (give --nominal " + p + "=GB/s, the figure of the machine's topology file)");
+    if (o->p2p && want_links && !o->nominal_GBps.count("nvlink"))
+      throw InputError("", 0, "nominal", "--p2p needs --nominal nvlink=GB/s");
+    const CalibrationProfile from = links_from->empty() ? CalibrationProfile{} : read_calibration(*links_from);
+    CalibrationProfile prof = gpu::calibrate(*o);
+    for (const auto& l : from.links)
+      if (!prof.link(l.link_class, l.transport, l.nccl_mode)) prof.links.push_back(l);
     write_calibration(prof, *out);
     if (*json) std::cout << calibration_to_json(prof).dump(2) << "\n";
     std::cerr << "calibrate: wrote " << *out << "\n";

@@ -14,10 +14,12 @@
 #include "sim/core/placement.hpp"
 #include "sim/core/strategy.hpp"
 #include "sim/core/trace.hpp"
+#include "sim/core/workload.hpp"
 
 namespace occult::gpu {
 
 struct GpuJob {
+  Workload workload;                 // what runs, as the simulator and validate rebuild it (workload.hpp)
   LayerOptions layer;                // model, seed, training, comm_only, capacity
   std::vector<Strategy> strategies;  // Standard and/or Occult
   bool plain = true;                 // also time a plain all-to-all of the standard payload

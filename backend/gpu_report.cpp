@@ -5,6 +5,7 @@
 
 #include "backend/communicator.hpp"
 #include "backend/provenance.hpp"
+#include "kernels/expert_ffn_backward.hpp"
 
 namespace occult::gpu {
 namespace {
@@ -26,64 +27,68 @@ bool job_passed(const JobResult& r) {
   return r.y_diff < kTolerance && r.dx_diff < kTolerance;
 }
 
-nlohmann::json job_to_json(const GpuJob& job, const JobResult& r, const std::string& path) {
-  const ModelConfig& m = job.layer.model;
-  const Provenance p = collect_provenance();
-  nlohmann::json j;
-  j["provenance"] = {
-      {"gpu_name", p.gpu_name}, {"gpu_count", p.gpu_count}, {"driver", p.driver},   {"cuda", p.cuda},
-      {"nccl", p.nccl},         {"date", p.date},           {"command", p.command}, {"host", p.host}};
-  j["path"] = path;
-  j["bootstrap"] = r.bootstrap;
-  j["nccl_mode"] = nccl_mode_name(nccl_mode());
-  j["counts"] = job.layer.counts_sync ? "sync" : "fused";
-  j["transport"] = transport_name(job.layer.transport);
-  if (job.layer.transport == Transport::P2p)
-    j["p2p"] = {{"copy", p2p_copy_name(job.layer.p2p.copy)}, {"blocks", job.layer.p2p.blocks}};
-  j["notes"] = job.notes;
-  j["ranks"] = r.ranks;
-  j["model"] = {
-      {"name", m.name}, {"experts", m.experts}, {"top_k", m.top_k}, {"hidden", m.hidden}, {"ffn", m.ffn}};
-  j["tokens_per_gpu"] = r.ranks > 0 ? job.routing.tokens() / r.ranks : 0;
-  j["training"] = job.layer.training;
-  j["comm_only"] = job.layer.comm_only;
-  j["iters"] = job.iters;
-  j["seed"] = job.layer.seed;
-  j["tolerance"] = kTolerance;
-  j["strategies"] = nlohmann::json::array();
+RunRecord job_record(const GpuJob& job, const JobResult& r, const std::string& path) {
+  RunRecord rec;
+  rec.provenance = collect_provenance();
+  rec.workload = job.workload;
+  RunExecution& e = rec.execution;
+  // One GPU exchanges nothing over a link: its exchanges are the own-block copies alone.
+  e.path = r.ranks > 1 ? path : "local";
+  e.transport = transport_name(job.layer.transport);
+  if (job.layer.transport == Transport::P2p) {
+    e.p2p_copy = p2p_copy_name(job.layer.p2p.copy);
+    e.p2p_blocks = job.layer.p2p.blocks;
+  }
+  e.nccl_mode = nccl_mode_name(nccl_mode());
+  e.counts = job.layer.counts_sync ? "sync" : "fused";
+  e.comm_only = job.layer.comm_only;
+  e.bootstrap = r.bootstrap;
+  e.ranks = r.ranks;
+  e.iters = job.iters;
+  e.warmup = job.warmup;
+  e.backward_kernel = job.layer.training && !job.layer.comm_only
+                          ? std::string("expert_ffn_backward/") +
+                                kernels::backward_path_name(kernels::kDefaultBackwardPath)
+                          : "";
   for (const auto& run : r.runs) {
-    nlohmann::json s;
-    s["strategy"] = run.strategy == Strategy::Standard ? "standard" : "occult";
-    s["forward_us"] = us(run.forward_s);
-    if (job.layer.training) s["backward_us"] = us(run.backward_s);
+    MeasuredStrategy m;
+    m.strategy = run.strategy == Strategy::Standard ? "standard" : "occult";
+    m.forward_s = run.forward_s;
+    if (job.layer.training) m.backward_s = run.backward_s;
     for (int q = 0; q < used_phases(job); ++q) {
       const auto ph = Phase(q);
       if (job.layer.comm_only && (ph == Phase::Expert || ph == Phase::ExpertBackward)) continue;
-      s["phases_us"][phase_name(ph)] = us(run.phase_s[std::size_t(q)]);
+      m.phase_s[phase_name(ph)] = run.phase_s[std::size_t(q)];
       const WireBytes& w = run.wire[std::size_t(q)];
       if (wire_total(w) > 0) {
-        s["wire_bytes"][phase_name(ph)] = {{"rows", w.rows}, {"meta", w.meta}};
-        s["wire_GBps"][phase_name(ph)] = gbps(wire_total(w), run.phase_s[std::size_t(q)]);
+        m.wire_rows[phase_name(ph)] = double(w.rows);
+        m.wire_meta[phase_name(ph)] = double(w.meta);
       }
     }
-    s["check"] = {{"unwritten", run.check.unwritten}, {"checked_tokens", run.check.checked_tokens},
-                  {"y_rel_err", run.check.y_err},     {"dx_rel_err", run.check.dx_err},
-                  {"dw_rel_err", run.check.dw_err},   {"pass", run_passed(run)}};
-    j["strategies"].push_back(s);
+    m.pass = run_passed(run);
+    m.check = {{"unwritten", run.check.unwritten}, {"checked_tokens", run.check.checked_tokens},
+               {"y_rel_err", run.check.y_err},     {"dx_rel_err", run.check.dx_err},
+               {"dw_rel_err", run.check.dw_err},   {"tolerance", kTolerance}};
+    rec.strategies.push_back(std::move(m));
   }
   if (r.plain) {
-    j["plain_nccl"] = {{"dispatch_us", us(r.plain->dispatch_s)},
-                       {"combine_us", us(r.plain->combine_s)},
-                       {"bytes", r.plain->bytes},
-                       {"dispatch_GBps", gbps(r.plain->bytes, r.plain->dispatch_s)},
-                       {"combine_GBps", gbps(r.plain->bytes, r.plain->combine_s)}};
+    rec.extra["plain_nccl"] = {{"dispatch_us", us(r.plain->dispatch_s)},
+                               {"combine_us", us(r.plain->combine_s)},
+                               {"bytes", r.plain->bytes},
+                               {"dispatch_GBps", gbps(r.plain->bytes, r.plain->dispatch_s)},
+                               {"combine_GBps", gbps(r.plain->bytes, r.plain->combine_s)}};
   }
   if (r.y_diff >= 0) {
-    j["occult_vs_standard"] = {{"y_rel_err", r.y_diff}};
-    if (r.dx_diff >= 0) j["occult_vs_standard"]["dx_rel_err"] = r.dx_diff;
+    rec.extra["occult_vs_standard"] = {{"y_rel_err", r.y_diff}};
+    if (r.dx_diff >= 0) rec.extra["occult_vs_standard"]["dx_rel_err"] = r.dx_diff;
   }
-  j["pass"] = job_passed(r);
-  return j;
+  rec.pass = job_passed(r);
+  rec.notes = job.notes;
+  return rec;
+}
+
+nlohmann::json job_to_json(const GpuJob& job, const JobResult& r, const std::string& path) {
+  return run_record_to_json(job_record(job, r, path));
 }
 
 void print_job(std::ostream& os, const GpuJob& job, const JobResult& r, const std::string& path) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 
 #include "backend/bootstrap.hpp"
 #include "sim/core/error.hpp"
@@ -17,23 +18,6 @@ int mpi_world_from_env() {
   for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MPI_LOCALNRANKS"})
     if (const char* s = std::getenv(v)) return std::atoi(s);
   return 0;
-}
-
-LayerPlacement load_placement(const std::string& spec, int experts, const ClusterShape& shape) {
-  if (spec == "contiguous") return contiguous_placement(experts, shape, 1).layers[0];
-  if (spec == "round-robin") return round_robin_placement(experts, shape, 1).layers[0];
-  if (spec.size() < 5 || spec.substr(spec.size() - 5) != ".json")
-    throw InputError("", 0, "placement",
-                     "'" + spec +
-                         "' is neither contiguous, round-robin nor a placement .json; make one with "
-                         "`occult place ... -o P.json` (the other algorithms need the host tools)");
-  Placement p = read_placement(spec);
-  validate_placement(p, experts, 1, spec);
-  if (p.shape.devices != shape.devices)
-    throw InputError(spec, 0, "devices",
-                     "the placement is for " + std::to_string(p.shape.devices) + " devices, the run has " +
-                         std::to_string(shape.devices) + " GPUs");
-  return p.layer(0);
 }
 
 bool gpu_runs_strategy(const std::string& name) {
@@ -63,17 +47,16 @@ int planned_gpus(const RunArgs& a) {
 GpuJob make_job(const RunArgs& in) {
   RunArgs a = in;
   GpuJob job;
-  ModelConfig model = model_preset(a.model);
+  Workload w;
+  w.model = model_preset(a.model);
+  w.placements = {a.placement};
   if (!a.scenario.empty()) {
     // A scenario compares what the simulator can model; the GPU runs the part it can execute
     // (standard and occult, a placement it can build here) and says what it left out.
     const Scenario sc = ScenarioDoc::load(a.scenario).resolve();
-    if (!a.set_model) model = sc.model;
-    if (!a.set_tokens) a.tokens = sc.tokens_per_device;
+    w = sc.workload();
+    if (a.set_model) w.model = model_preset(a.model);
     if (!a.set_gpus) a.gpus = sc.devices;
-    if (!a.set_seed) a.seed = sc.seed;
-    if (!a.set_train) a.train = sc.mode == Mode::Train;
-    if (a.trace.empty()) a.trace = sc.trace_path;
     if (!a.set_strategies) {
       a.strategies.clear();
       for (const auto& s : sc.strategies) {
@@ -88,21 +71,20 @@ GpuJob make_job(const RunArgs& in) {
                          "none of the scenario's strategies runs on the GPU (standard, occult); give "
                          "--strategies");
     }
-    if (!a.set_placement && !sc.placements.empty()) {
+    if (!a.set_placement) {
       const auto it = std::find_if(sc.placements.begin(), sc.placements.end(), gpu_runs_placement);
       if (it == sc.placements.end())
         throw InputError(a.scenario, 0, "placements",
                          "none of the scenario's placements is contiguous, round-robin or a placement "
                          ".json; give --placement (make one with `occult place`)");
-      a.placement = *it;
       if (sc.placements.size() > 1)
-        job.notes.push_back("runs placement " + a.placement + " (the scenario lists " +
+        job.notes.push_back("runs placement " + *it + " (the scenario lists " +
                             std::to_string(sc.placements.size()) + "; --placement picks another)");
+      w.placements = {*it};
+    } else {
+      w.placements = {a.placement};
     }
-    if (a.trace.empty()) {
-      a.skew = sc.synthetic.skew;
-      a.affinity = sc.synthetic.affinity;
-    }
+    if (sc.layers > 1) job.notes.push_back("runs the scenario's first layer of " + std::to_string(sc.layers));
     if (!a.set_gpus && !launched_by_mpi() && visible_gpus() > 0 && sc.devices > visible_gpus())
       throw InputError(a.scenario, 0, "devices",
                        "the scenario is for " + std::to_string(sc.devices) + " GPUs, " +
@@ -110,58 +92,86 @@ GpuJob make_job(const RunArgs& in) {
                            std::to_string(visible_gpus()) +
                            " runs its model and tokens per GPU on these (or launch with mpirun)");
   }
+  if (a.set_tokens || a.scenario.empty()) w.tokens_per_device = a.tokens;
+  if (a.set_seed || a.scenario.empty()) w.seed = a.seed;
+  if (a.set_train || a.scenario.empty()) w.mode = a.train ? Mode::Train : Mode::Prefill;
+  if (a.set_skew || a.scenario.empty()) w.synthetic.skew = a.skew;
+  if (a.set_affinity || a.scenario.empty()) w.synthetic.affinity = a.affinity;
+  if (!a.trace.empty()) w.trace_path = a.trace;
+  w.first_layer = a.layer;
+  w.layers = 1;
   const int D = planned_gpus(a);
   if (D < 1) throw InputError("", 0, "gpus", "no GPU to run on (none visible and --gpus not given)");
-  if (model.experts % D != 0)
+  // One expert-parallel group over the GPUs of this run.
+  w.devices = w.ep_size = w.gpus_per_node = D;
+  if (w.model.experts % D != 0)
     throw InputError(
         "", 0, "gpus",
-        std::to_string(model.experts) + " experts do not divide over " + std::to_string(D) + " GPUs");
-  if (a.tokens < 1) throw InputError("", 0, "tokens", "must be at least 1 token per GPU");
-  if (a.max_tokens > 0 && a.tokens > a.max_tokens)
+        std::to_string(w.model.experts) + " experts do not divide over " + std::to_string(D) + " GPUs");
+  if (w.model.shared_experts > 0) {
+    // The GPU layer runs the routed experts only; the record says so, and validate simulates it so.
+    job.notes.push_back(std::to_string(w.model.shared_experts) + " shared expert(s) of " + w.model.name +
+                        " are not run on the GPU (routed experts only)");
+    w.model.shared_experts = 0;
+    w.model.shared_ffn = 0;
+  }
+  if (w.tokens_per_device < 1) throw InputError("", 0, "tokens", "must be at least 1 token per GPU");
+  if (a.max_tokens > 0 && w.tokens_per_device > a.max_tokens)
     throw InputError("", 0, "tokens",
-                     std::to_string(a.tokens) + " tokens per GPU do not fit buffers of " +
+                     std::to_string(w.tokens_per_device) + " tokens per GPU do not fit buffers of " +
                          std::to_string(a.max_tokens) +
                          " tokens (--max-tokens); raise the capacity or lower --tokens");
+  w.strategies.clear();
   for (const auto& name : a.strategies) {
     if (!gpu_runs_strategy(name))
       throw InputError("", 0, "strategy",
                        "the GPU backend runs 'standard' and 'occult' (got '" + name + "')");
-    job.strategies.push_back(parse_strategy(name).base);
+    w.strategies.push_back(parse_strategy(name));
+    job.strategies.push_back(w.strategies.back().base);
   }
   if (job.strategies.empty()) throw InputError("", 0, "strategy", "give at least one strategy");
+  if (!gpu_runs_placement(w.placements[0]))
+    throw InputError("", 0, "placement",
+                     "'" + w.placements[0] +
+                         "' is neither contiguous, round-robin nor a placement .json; make one with "
+                         "`occult place ... -o P.json` (the other algorithms need the host tools)");
 
-  const std::int64_t T = a.tokens * D;
-  if (!a.trace.empty()) {
-    Trace t = read_trace(a.trace);
-    if (t.num_experts != model.experts || t.top_k != model.top_k)
-      throw InputError(a.trace, 0, "experts",
-                       "the trace has E=" + std::to_string(t.num_experts) + ", k=" + std::to_string(t.top_k) +
-                           "; the model " + model.name + " has E=" + std::to_string(model.experts) +
-                           ", k=" + std::to_string(model.top_k));
-    if (a.layer < 0 || std::size_t(a.layer) >= t.layers.size())
-      throw InputError(a.trace, 0, "layer", "the trace has " + std::to_string(t.layers.size()) + " layers");
-    job.routing = std::move(t.layers[std::size_t(a.layer)]);
-    if (job.routing.tokens() < T)
-      throw InputError(a.trace, 0, "tokens",
-                       "the layer has " + std::to_string(job.routing.tokens()) + " tokens, the run needs " +
-                           std::to_string(T) + " (" + std::to_string(a.tokens) + " per GPU)");
-    job.routing.experts.resize(std::size_t(T * model.top_k));
-    if (!job.routing.weights.empty()) job.routing.weights.resize(std::size_t(T * model.top_k));
+  std::optional<Trace> trace;
+  if (!w.trace_path.empty()) {
+    trace = read_trace(w.trace_path);
+    w.trace_digest = file_digest(w.trace_path);
+    if (trace->num_experts != w.model.experts || trace->top_k != w.model.top_k)
+      throw InputError(w.trace_path, 0, "experts",
+                       "the trace has E=" + std::to_string(trace->num_experts) +
+                           ", k=" + std::to_string(trace->top_k) + "; the model " + w.model.name +
+                           " has E=" + std::to_string(w.model.experts) + ", k=" + std::to_string(w.model.top_k));
+    if (a.layer < 0 || std::size_t(a.layer) >= trace->layers.size())
+      throw InputError(w.trace_path, 0, "layer",
+                       "the trace has " + std::to_string(trace->layers.size()) + " layers");
+    const std::int64_t T = w.tokens_per_device * D;
+    if (trace->layers[std::size_t(a.layer)].tokens() < T)
+      throw InputError(w.trace_path, 0, "tokens",
+                       "the layer has " + std::to_string(trace->layers[std::size_t(a.layer)].tokens()) +
+                           " tokens, the run needs " + std::to_string(T) + " (" +
+                           std::to_string(w.tokens_per_device) + " per GPU)");
   } else {
     TraceGenParams gp;
-    gp.experts = model.experts;
-    gp.top_k = model.top_k;
-    gp.tokens = T;
-    gp.skew = a.skew;
-    gp.affinity = a.affinity;
-    gp.seed = a.seed;
+    gp.experts = w.model.experts;
+    gp.top_k = w.model.top_k;
+    gp.tokens = w.tokens_per_device * D;
+    gp.skew = w.synthetic.skew;
+    gp.affinity = w.synthetic.affinity;
+    gp.groups = w.synthetic.groups;
+    gp.seed = w.seed;
     validate_gen_params(gp);
-    job.routing = generate_layer(gp, 0);
   }
-  job.placement = load_placement(a.placement, model.experts, {D, D});
-  job.layer.model = model;
-  job.layer.seed = a.seed;
-  job.layer.training = a.train;
+  WorkloadRouting routing;
+  workload_routing(w, 0, trace ? &*trace : nullptr, 0, routing);
+  job.routing = std::move(routing.sim);
+  job.placement = workload_placement(w, w.placements[0], routing.profile, 0, {});
+  job.layer.model = w.model;
+  job.layer.seed = w.seed;
+  job.layer.training = w.mode == Mode::Train;
   job.layer.comm_only = a.comm_only;
   job.layer.max_tokens = a.max_tokens;
   if (a.counts != "fused" && a.counts != "sync")
@@ -180,6 +190,7 @@ GpuJob make_job(const RunArgs& in) {
   job.warmup = a.warmup;
   job.check_tokens = a.check_tokens;
   job.timeout_s = a.timeout_s;
+  job.workload = std::move(w);
   return job;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
-// Turns gpu-run's command line (or a scenario file) into a GpuJob: model, routing (synthetic or a
-// trace), placement and strategies, all checked before any GPU is touched.
+// Turns gpu-run's command line (or a scenario file) into a GpuJob: a Workload (sim/core/workload.hpp,
+// the one path from a scenario to what runs, shared with the simulator and validate), then its
+// routing, placement and strategies, all checked before any GPU is touched.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -29,7 +30,7 @@ struct RunArgs {
   double timeout_s = 120;
   // which of the above were given on the command line (they win over the scenario)
   bool set_model = false, set_tokens = false, set_gpus = false, set_strategies = false, set_placement = false,
-       set_seed = false, set_train = false;
+       set_seed = false, set_train = false, set_skew = false, set_affinity = false;
 };
 
 // False in every mpirun rank but the first (notes and results are printed once).

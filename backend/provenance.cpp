@@ -37,6 +37,19 @@ std::string kernel_driver_version() {
   return "";
 }
 
+// "GPU-a49576cb-0a89-63a2-a682-9cb2568d04f5", as nvidia-smi prints it.
+std::string uuid_text(const cudaUUID_t& u) {
+  static const char* hex = "0123456789abcdef";
+  std::string s = "GPU-";
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+    const auto b = static_cast<unsigned char>(u.bytes[i]);
+    s += hex[b >> 4];
+    s += hex[b & 15];
+  }
+  return s;
+}
+
 }  // namespace
 
 std::string this_command_line() {
@@ -61,7 +74,10 @@ Provenance collect_provenance() {
   int n = 0;
   if (cudaGetDeviceCount(&n) == cudaSuccess && n > 0) {
     cudaDeviceProp prop{};
-    if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) p.gpu_name = prop.name;
+    if (cudaGetDeviceProperties(&prop, 0) == cudaSuccess) {
+      p.gpu_name = prop.name;
+      p.gpu_uuid = uuid_text(prop.uuid);
+    }
   }
   (void)cudaGetLastError();
   p.gpu_count = n;
@@ -79,6 +95,9 @@ Provenance collect_provenance() {
   std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
   p.date = date;
   p.command = this_command_line();
+#ifdef OCCULT_COMMIT
+  p.commit = OCCULT_COMMIT;
+#endif
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) == 0) p.host = host;
   return p;

@@ -31,26 +31,30 @@ if want tests; then
 fi
 
 if want calibrate; then
-  args=(calibrate -o "$OUT/profile.json")
+  # CALIBRATE_ARGS: more calibrate flags (e.g. --iters 5 to fit a short lease).
+  # shellcheck disable=SC2206
+  args=(calibrate -o "$OUT/profile.json" ${CALIBRATE_ARGS:-})
   if [ "$ngpu" -ge 2 ]; then
     # The nominal figure of each path is its 2-GPU topology's (the file validate matches runs with).
     bw() { awk -v sec="[$2]" '$0==sec{f=1;next} /^\[/{f=0} f&&/bandwidth_GBps/{print $3; exit}' "topologies/$1"; }
     args+=(--p2p --nominal "nvlink=$(bw h200x2-nvlink.toml nvlink),pcie=$(bw h200x2-hoststaged.toml pcie),network=$(bw h200x2-socket.toml fabric.nic)")
   fi
   log "occult ${args[*]}"
-  timeout 1200 "$OCC" "${args[@]}" 2>"$OUT/calibrate.log"
+  timeout "${CALIBRATE_TIMEOUT:-1200}" "$OCC" "${args[@]}" 2>"$OUT/calibrate.log"
   log "calibrate rc=$?"
 fi
 
 if want matrix; then
   while read -r name gpus envs rest; do
     [[ -z "$name" || "$name" == \#* ]] && continue
+    # MATRIX_FILTER: a regular expression of the run names to run (a short lease), default all.
+    [[ -n "${MATRIX_FILTER:-}" && ! "$name" =~ ${MATRIX_FILTER} ]] && continue
     [ "$gpus" -le "$ngpu" ] || { log "skip $name (needs $gpus GPUs)"; continue; }
     env_args=()
     [ "$envs" != "-" ] && IFS=',' read -r -a env_args <<<"$envs"
     log "gpu-run $name: ${env_args[*]} $rest --gpus $gpus"
     # shellcheck disable=SC2086 # the matrix's arguments are words
-    env "${env_args[@]}" timeout 600 "$OCC" gpu-run $rest --gpus "$gpus" --json >"$W/$name.json" 2>"$W/$name.err"
+    env "${env_args[@]}" timeout "${RUN_TIMEOUT:-600}" "$OCC" gpu-run $rest --gpus "$gpus" --json >"$W/$name.json" 2>"$W/$name.err"
     rc=$?
     log "$name rc=$rc"
     { echo "== $name rc=$rc"; cat "$W/$name.err"; } >>"$OUT/matrix.log"

@@ -12,6 +12,7 @@ void add_place_command(CLI::App& app);     // host/cmd_place.cpp
 void add_simulate_command(CLI::App& app);  // host/cmd_simulate.cpp
 void add_sweep_command(CLI::App& app);     // host/cmd_sweep.cpp
 void add_report_command(CLI::App& app);    // host/cmd_report.cpp
+void add_validate_command(CLI::App& app);  // host/cmd_validate.cpp
 #endif
 
 #ifdef OCCULT_WITH_CUDA

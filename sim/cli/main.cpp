@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   occult::cli::add_simulate_command(app);
   occult::cli::add_sweep_command(app);
   occult::cli::add_report_command(app);
+  occult::cli::add_validate_command(app);
 #endif
 #ifdef OCCULT_WITH_CUDA
   occult::cli::add_gpu_commands(app);

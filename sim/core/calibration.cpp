@@ -4,280 +4,248 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
-#include <map>
-#include <tuple>
+#include <set>
 
 #include "sim/core/error.hpp"
+#include "sim/core/json_reader.hpp"
 
 namespace occult {
 namespace {
 
-// Linear interpolation of y over log(x), clamped to the end points.
-double interp_log(const std::vector<std::pair<double, double>>& xy, double x) {
-  if (xy.empty()) return std::numeric_limits<double>::quiet_NaN();
-  if (x <= xy.front().first) return xy.front().second;
-  if (x >= xy.back().first) return xy.back().second;
-  auto hi = std::upper_bound(xy.begin(), xy.end(), x, [](double v, const auto& p) { return v < p.first; });
-  auto lo = hi - 1;
-  const double t = (std::log(x) - std::log(lo->first)) / (std::log(hi->first) - std::log(lo->first));
-  return lo->second + t * (hi->second - lo->second);
+const std::set<std::string>& link_classes() {
+  static const std::set<std::string> k = {"nvlink", "pcie", "network"};
+  return k;
+}
+const std::set<std::string>& kernel_names() {
+  static const std::set<std::string> k = {"layout.standard", "layout.occult", "pack.standard", "pack.occult",
+                                          "unpack",          "grad_pack",     "weight_grad",   "copy"};
+  return k;
 }
 
-double log_ratio(double a, double b) { return std::abs(std::log(std::max(a, 1.0) / std::max(b, 1.0))); }
+std::string joined(const std::set<std::string>& s) {
+  std::string out;
+  for (const auto& x : s) out += (out.empty() ? "" : ", ") + x;
+  return out;
+}
+
+MeasuredCurve link_curve(const LinkCalibration& l) {
+  std::vector<CurveSample> pts;
+  for (const auto& s : l.samples) pts.push_back({s.bytes, s.seconds});
+  return MeasuredCurve(std::move(pts));
+}
 
 }  // namespace
 
-// Efficiency at each sample size makes the model reproduce every sample exactly; between samples it is
-// interpolated over log(size), beyond them held at the nearest sample's value.
-double LinkCalibration::seconds(double bytes) const {
-  if (bytes <= 0) return 0;
-  if (bandwidth_Bps <= 0) return std::numeric_limits<double>::infinity();
-  std::vector<std::pair<double, double>> eff;
-  for (const auto& s : samples) {
-    if (s.bytes <= 0) continue;
-    const double transfer = s.seconds - latency_s;
-    // A sample at or below the latency floor says nothing about bandwidth; skip it.
-    if (transfer <= 0) continue;
-    eff.emplace_back(s.bytes, s.bytes / (transfer * bandwidth_Bps));
-  }
-  const double e = eff.empty() ? 1.0 : interp_log(eff, bytes);
-  return latency_s + bytes / (bandwidth_Bps * e);
+nlohmann::json provenance_to_json(const Provenance& v) {
+  return {{"gpu_name", v.gpu_name}, {"gpu_count", v.gpu_count}, {"gpu_uuid", v.gpu_uuid}, {"driver", v.driver},
+          {"cuda", v.cuda},         {"nccl", v.nccl},           {"date", v.date},         {"command", v.command},
+          {"host", v.host},         {"commit", v.commit}};
 }
 
-double GemmSample::tflops() const {
-  if (seconds <= 0) return 0;
-  return 2.0 * 3.0 * double(hidden) * double(ffn) * double(rows_per_expert) * double(local_experts) /
-         seconds / 1e12;
+double LinkCalibration::latency_s() const {
+  double t = std::numeric_limits<double>::infinity();
+  for (const auto& s : samples) t = std::min(t, s.seconds);
+  return samples.empty() ? 0.0 : t;
 }
 
-// Samples are grouped by shape (h, f, local experts); the group nearest in log distance supplies the
-// achieved TFLOP/s, interpolated over log(rows per expert). Achieved throughput, not time, is what
-// transfers between shapes: time scales with FLOPs, efficiency with the tile occupancy per expert.
-double GemmCalibration::seconds(std::int64_t rows, int local_experts, int hidden, int ffn) const {
-  if (rows <= 0 || local_experts <= 0) return 0;
-  const double flops = 2.0 * 3.0 * double(hidden) * double(ffn) * double(rows);
-  if (samples.empty()) {
-    if (peak_tflops <= 0) return std::numeric_limits<double>::infinity();
-    return flops / (peak_tflops * 1e12);
+double LinkCalibration::seconds(double bytes) const { return link_curve(*this).seconds(bytes); }
+
+double LinkCalibration::efficiency(double bytes) const {
+  if (bytes <= 0 || nominal_Bps <= 0) return 1.0;
+  const double transfer = seconds(bytes) - latency_s();
+  // At and below the floor's size the exchange time says nothing about bandwidth: use the smallest
+  // size above it whose time exceeds the floor.
+  if (transfer <= 0) {
+    for (const auto& s : samples)
+      if (s.seconds > latency_s()) return s.bytes / ((s.seconds - latency_s()) * nominal_Bps);
+    return 1.0;
   }
-  using Shape = std::tuple<int, int, int>;
-  std::map<Shape, std::vector<std::pair<double, double>>> groups;
-  for (const auto& s : samples)
-    if (s.seconds > 0 && s.rows_per_expert > 0)
-      groups[{s.hidden, s.ffn, s.local_experts}].emplace_back(double(s.rows_per_expert), s.tflops());
-  if (groups.empty()) return std::numeric_limits<double>::infinity();
-  const std::vector<std::pair<double, double>>* best = nullptr;
-  double best_d = std::numeric_limits<double>::infinity();
-  for (auto& [shape, xy] : groups) {
-    auto [h, f, le] = shape;
-    // Local-expert count matters less than the GEMM shape: it changes launch/tile counts only.
-    const double d = log_ratio(hidden, h) + log_ratio(ffn, f) + 0.25 * log_ratio(local_experts, le);
-    if (d < best_d) best_d = d, best = &xy;
-  }
-  auto xy = *best;
-  std::sort(xy.begin(), xy.end());
-  const double rows_per_expert = double(rows) / double(local_experts);
-  const double tf = interp_log(xy, rows_per_expert);
-  if (!(tf > 0)) return std::numeric_limits<double>::infinity();
-  return flops / (tf * 1e12);
+  return bytes / (transfer * nominal_Bps);
 }
 
-const LinkCalibration* CalibrationProfile::link(const std::string& link_class) const {
+const LinkCalibration* CalibrationProfile::link(const std::string& link_class, const std::string& transport,
+                                                const std::string& nccl_mode) const {
   for (const auto& l : links)
-    if (l.link_class == link_class) return &l;
+    if (l.link_class == link_class && l.transport == transport && l.nccl_mode == nccl_mode) return &l;
   return nullptr;
+}
+
+const MeasuredCurve* CalibrationProfile::kernel(const std::string& name) const {
+  const auto it = kernels.find(name);
+  return it == kernels.end() || it->second.empty() ? nullptr : &it->second;
+}
+
+nlohmann::json link_to_json(const LinkCalibration& l) {
+  nlohmann::json s = nlohmann::json::array();
+  for (const auto& x : l.samples) s.push_back({{"bytes", x.bytes}, {"seconds", x.seconds}});
+  nlohmann::json j = {{"class", l.link_class},
+                      {"transport", l.transport},
+                      {"nccl_mode", l.nccl_mode},
+                      {"how", l.how},
+                      {"nominal_GBps", l.nominal_Bps / 1e9},
+                      {"provenance", provenance_to_json(l.provenance)},
+                      {"samples", s}};
+  if (l.message_s >= 0) j["message_s"] = l.message_s;
+  return j;
 }
 
 nlohmann::json calibration_to_json(const CalibrationProfile& p) {
   nlohmann::json j;
   j["format"] = "occult-calibration";
-  j["version"] = 1;
-  j["measured"] = p.measured;
-  const auto& v = p.provenance;
-  j["provenance"] = {
-      {"gpu_name", v.gpu_name}, {"gpu_count", v.gpu_count}, {"driver", v.driver},   {"cuda", v.cuda},
-      {"nccl", v.nccl},         {"date", v.date},           {"command", v.command}, {"host", v.host}};
-  j["links"] = nlohmann::json::array();
-  for (const auto& l : p.links) {
+  j["version"] = kCalibrationVersion;
+  j["provenance"] = provenance_to_json(p.provenance);
+  j["peak_tflops"] = p.peak_tflops;
+  j["event_s"] = p.event_s;
+  j["host_roundtrip_s"] = p.host_roundtrip_s;
+  auto expert = [](const ExpertCalibration& e) {
     nlohmann::json s = nlohmann::json::array();
-    for (const auto& x : l.samples) s.push_back({{"bytes", x.bytes}, {"seconds", x.seconds}});
-    j["links"].push_back({{"class", l.link_class},
-                          {"how", l.how},
-                          {"latency_s", l.latency_s},
-                          {"bandwidth_Bps", l.bandwidth_Bps},
-                          {"samples", s}});
-  }
-  nlohmann::json gs = nlohmann::json::array();
-  for (const auto& x : p.gemm.samples)
-    gs.push_back({{"rows_per_expert", x.rows_per_expert},
-                  {"hidden", x.hidden},
-                  {"ffn", x.ffn},
-                  {"local_experts", x.local_experts},
-                  {"seconds", x.seconds}});
-  j["gemm"] = {{"kernel", p.gemm.kernel}, {"peak_tflops", p.gemm.peak_tflops}, {"samples", gs}};
-  auto k = [](const KernelOverhead& o) {
-    return nlohmann::json{{"launch_s", o.launch_s}, {"bandwidth_Bps", o.bandwidth_Bps}};
+    for (const auto& x : e.samples)
+      s.push_back({{"hidden", x.hidden},
+                   {"ffn", x.ffn},
+                   {"local_experts", x.local_experts},
+                   {"rows_per_expert", x.rows_per_expert},
+                   {"slots", x.slots},
+                   {"pairs_per_row", x.pairs_per_row},
+                   {"seconds", x.seconds}});
+    return nlohmann::json{{"kernel", e.kernel}, {"samples", s}};
   };
-  j["kernels"] = {{"layout", k(p.layout)}, {"pack", k(p.pack)}, {"unpack", k(p.unpack)}};
+  j["expert_forward"] = expert(p.expert_forward);
+  j["expert_backward"] = expert(p.expert_backward);
+  j["kernels"] = nlohmann::json::object();
+  for (const auto& [name, curve] : p.kernels) {
+    nlohmann::json s = nlohmann::json::array();
+    for (const auto& x : curve.samples()) s.push_back({{"x", x.x}, {"seconds", x.seconds}});
+    j["kernels"][name] = {{"samples", s}};
+  }
+  j["links"] = nlohmann::json::array();
+  for (const auto& l : p.links) j["links"].push_back(link_to_json(l));
   return j;
 }
 
 namespace {
 
-// Typed field access that reports the JSON path of whatever is wrong.
-class Reader {
- public:
-  explicit Reader(std::string where) : where_(std::move(where)) {}
+Provenance read_provenance(const JsonReader& r, const nlohmann::json& v, const std::string& path) {
+  Provenance p;
+  p.gpu_name = r.text_or(v, "gpu_name", path, "");
+  if (r.has(v, "gpu_count")) p.gpu_count = int(r.integer(v, "gpu_count", path, 0, 1 << 20));
+  p.gpu_uuid = r.text_or(v, "gpu_uuid", path, "");
+  p.driver = r.text_or(v, "driver", path, "");
+  p.cuda = r.text_or(v, "cuda", path, "");
+  p.nccl = r.text_or(v, "nccl", path, "");
+  p.date = r.text_or(v, "date", path, "");
+  p.command = r.text_or(v, "command", path, "");
+  p.host = r.text_or(v, "host", path, "");
+  p.commit = r.text_or(v, "commit", path, "");
+  return p;
+}
 
-  const nlohmann::json& child(const nlohmann::json& j, const std::string& key, const std::string& path,
-                              nlohmann::json::value_t type) const {
-    if (!j.is_object() || !j.contains(key)) fail(path + key, "missing");
-    const auto& c = j.at(key);
-    if (c.type() != type) fail(path + key, "has the wrong type (expected " + type_name(type) + ")");
-    return c;
+ExpertCalibration read_expert(const JsonReader& r, const nlohmann::json& j, const std::string& key) {
+  ExpertCalibration e;
+  if (!r.has(j, key)) return e;
+  const auto& o = r.object(j, key, "");
+  e.kernel = r.text_or(o, "kernel", key + ".", "");
+  const auto& s = r.array(o, "samples", key + ".");
+  for (std::size_t k = 0; k < s.size(); ++k) {
+    const std::string sp = key + ".samples[" + std::to_string(k) + "].";
+    ExpertSample x;
+    x.hidden = int(r.integer(s[k], "hidden", sp, 1, 1 << 20));
+    x.ffn = int(r.integer(s[k], "ffn", sp, 1, 1 << 20));
+    x.local_experts = int(r.integer(s[k], "local_experts", sp, 1, 1 << 20));
+    x.rows_per_expert = r.integer(s[k], "rows_per_expert", sp, 1, std::int64_t(1) << 40);
+    x.slots = int(r.integer(s[k], "slots", sp, 1, 64));
+    x.pairs_per_row = int(r.integer(s[k], "pairs_per_row", sp, 1, 64));
+    if (x.pairs_per_row > x.slots) r.fail(sp + "pairs_per_row", "cannot exceed slots");
+    x.seconds = r.number(s[k], "seconds", sp, true);
+    e.samples.push_back(x);
   }
-  double number(const nlohmann::json& j, const std::string& key, const std::string& path,
-                bool positive) const {
-    if (!j.is_object() || !j.contains(key)) fail(path + key, "missing");
-    const auto& c = j.at(key);
-    if (!c.is_number()) fail(path + key, "must be a number");
-    const double v = c.get<double>();
-    if (!std::isfinite(v) || v < 0 || (positive && v == 0))
-      fail(path + key, positive ? "must be a positive number" : "must be >= 0");
-    return v;
-  }
-  int integer(const nlohmann::json& j, const std::string& key, const std::string& path) const {
-    if (!j.is_object() || !j.contains(key)) fail(path + key, "missing");
-    const auto& c = j.at(key);
-    if (!c.is_number_integer() || c.get<long long>() < 1 || c.get<long long>() > (1LL << 30))
-      fail(path + key, "must be a positive integer");
-    return c.get<int>();
-  }
-  std::string text(const nlohmann::json& j, const std::string& key, const std::string& path) const {
-    if (!j.is_object() || !j.contains(key)) return "";
-    if (!j.at(key).is_string()) fail(path + key, "must be a string");
-    return j.at(key).get<std::string>();
-  }
-  [[noreturn]] void fail(const std::string& field, const std::string& msg) const {
-    throw InputError(where_, 0, field, msg);
-  }
-
- private:
-  static std::string type_name(nlohmann::json::value_t t) {
-    switch (t) {
-      case nlohmann::json::value_t::object:
-        return "object";
-      case nlohmann::json::value_t::array:
-        return "array";
-      default:
-        return "value";
-    }
-  }
-  std::string where_;
-};
-
-KernelOverhead read_overhead(const Reader& r, const nlohmann::json& kernels, const std::string& name) {
-  const auto& o = r.child(kernels, name, "kernels.", nlohmann::json::value_t::object);
-  const std::string path = "kernels." + name + ".";
-  return {r.number(o, "launch_s", path, false), r.number(o, "bandwidth_Bps", path, false)};
+  return e;
 }
 
 }  // namespace
 
 CalibrationProfile calibration_from_json(const nlohmann::json& j, const std::string& where) {
-  Reader r(where);
-  using T = nlohmann::json::value_t;
+  JsonReader r(where);
   if (!j.is_object()) r.fail("", "a calibration profile is a JSON object");
-  if (r.text(j, "format", "") != "occult-calibration")
+  if (r.text_or(j, "format", "", "") != "occult-calibration")
     r.fail("format", "must be \"occult-calibration\" (is this a calibration profile?)");
-  if (!j.contains("version") || !j.at("version").is_number_integer() || j.at("version").get<int>() != 1)
-    r.fail("version", "unsupported version (this build reads version 1)");
-
+  if (!r.has(j, "version") || !j.at("version").is_number_integer() ||
+      j.at("version").get<long long>() != kCalibrationVersion)
+    r.fail("version", "unsupported profile version (this occult reads version " +
+                          std::to_string(kCalibrationVersion) +
+                          "); measure a new one with `occult calibrate` (docs/calibration.md)");
   CalibrationProfile p;
-  if (j.contains("measured")) {
-    if (!j.at("measured").is_boolean()) r.fail("measured", "must be true or false");
-    p.measured = j.at("measured").get<bool>();
-  }
-  const auto& v = r.child(j, "provenance", "", T::object);
-  p.provenance.gpu_name = r.text(v, "gpu_name", "provenance.");
-  if (v.contains("gpu_count")) {
-    if (!v.at("gpu_count").is_number_integer() || v.at("gpu_count").get<long long>() < 0)
-      r.fail("provenance.gpu_count", "must be an integer >= 0");
-    p.provenance.gpu_count = v.at("gpu_count").get<int>();
-  }
-  p.provenance.driver = r.text(v, "driver", "provenance.");
-  p.provenance.cuda = r.text(v, "cuda", "provenance.");
-  p.provenance.nccl = r.text(v, "nccl", "provenance.");
-  p.provenance.date = r.text(v, "date", "provenance.");
-  p.provenance.command = r.text(v, "command", "provenance.");
-  p.provenance.host = r.text(v, "host", "provenance.");
+  p.provenance = read_provenance(r, r.object(j, "provenance", ""), "provenance.");
+  p.peak_tflops = r.has(j, "peak_tflops") ? r.number(j, "peak_tflops", "", false) : 0.0;
+  p.event_s = r.has(j, "event_s") ? r.number(j, "event_s", "", false) : 0.0;
+  p.host_roundtrip_s = r.has(j, "host_roundtrip_s") ? r.number(j, "host_roundtrip_s", "", false) : 0.0;
+  p.expert_forward = read_expert(r, j, "expert_forward");
+  p.expert_backward = read_expert(r, j, "expert_backward");
 
-  const auto& links = r.child(j, "links", "", T::array);
+  if (r.has(j, "kernels")) {
+    const auto& k = r.object(j, "kernels", "");
+    for (const auto& [name, curve] : k.items()) {
+      const std::string path = "kernels." + name + ".";
+      if (!kernel_names().count(name))
+        r.fail("kernels." + name, "unknown kernel (known: " + joined(kernel_names()) + ")");
+      const auto& s = r.array(curve, "samples", path);
+      std::vector<CurveSample> pts;
+      for (std::size_t i = 0; i < s.size(); ++i) {
+        const std::string sp = path + "samples[" + std::to_string(i) + "].";
+        pts.push_back({r.number(s[i], "x", sp, true), r.number(s[i], "seconds", sp, true)});
+      }
+      p.kernels[name] = MeasuredCurve(std::move(pts));
+    }
+  }
+
+  const auto& links = r.array(j, "links", "");
   for (std::size_t i = 0; i < links.size(); ++i) {
     const std::string path = "links[" + std::to_string(i) + "].";
     const auto& l = links[i];
     LinkCalibration lc;
     lc.link_class = r.text(l, "class", path);
-    if (lc.link_class.empty()) r.fail(path + "class", "missing (e.g. \"nvlink\", \"pcie\", \"network\")");
-    if (p.link(lc.link_class)) r.fail(path + "class", "link class '" + lc.link_class + "' appears twice");
-    lc.how = r.text(l, "how", path);
-    lc.latency_s = r.number(l, "latency_s", path, false);
-    lc.bandwidth_Bps = r.number(l, "bandwidth_Bps", path, true);
-    if (l.contains("samples")) {
-      const auto& s = r.child(l, "samples", path, T::array);
-      for (std::size_t k = 0; k < s.size(); ++k) {
-        const std::string sp = path + "samples[" + std::to_string(k) + "].";
-        lc.samples.push_back({r.number(s[k], "bytes", sp, true), r.number(s[k], "seconds", sp, true)});
-      }
-      std::sort(lc.samples.begin(), lc.samples.end(),
-                [](const CommSample& a, const CommSample& b) { return a.bytes < b.bytes; });
+    if (!link_classes().count(lc.link_class))
+      r.fail(path + "class", "unknown link class '" + lc.link_class + "' (known: " + joined(link_classes()) + ")");
+    lc.transport = r.text_or(l, "transport", path, "nccl");
+    if (lc.transport != "nccl" && lc.transport != "p2p")
+      r.fail(path + "transport", "'" + lc.transport + "' is not a transport (nccl, p2p)");
+    lc.nccl_mode = r.text_or(l, "nccl_mode", path, "blocking");
+    if (lc.nccl_mode != "blocking" && lc.nccl_mode != "nonblocking")
+      r.fail(path + "nccl_mode", "'" + lc.nccl_mode + "' is not an NCCL mode (blocking, nonblocking)");
+    if (p.link(lc.link_class, lc.transport, lc.nccl_mode))
+      r.fail(path + "class", "link class '" + lc.link_class + "' (" + lc.transport + ", " + lc.nccl_mode +
+                                 ") appears twice");
+    lc.how = r.text_or(l, "how", path, "");
+    lc.nominal_Bps = r.number(l, "nominal_GBps", path, true) * 1e9;
+    if (r.has(l, "provenance")) lc.provenance = read_provenance(r, r.object(l, "provenance", path), path + "provenance.");
+    const auto& s = r.array(l, "samples", path);
+    for (std::size_t k = 0; k < s.size(); ++k) {
+      const std::string sp = path + "samples[" + std::to_string(k) + "].";
+      lc.samples.push_back({r.number(s[k], "bytes", sp, true), r.number(s[k], "seconds", sp, true)});
     }
+    if (lc.samples.empty()) r.fail(path + "samples", "needs at least one sample");
+    std::sort(lc.samples.begin(), lc.samples.end(),
+              [](const CommSample& a, const CommSample& b) { return a.bytes < b.bytes; });
+    if (r.has(l, "message_s")) lc.message_s = r.number(l, "message_s", path, false);
     p.links.push_back(std::move(lc));
   }
-
-  const auto& g = r.child(j, "gemm", "", T::object);
-  p.gemm.kernel = r.text(g, "kernel", "gemm.");
-  p.gemm.peak_tflops = r.number(g, "peak_tflops", "gemm.", false);
-  if (g.contains("samples")) {
-    const auto& s = r.child(g, "samples", "gemm.", T::array);
-    for (std::size_t k = 0; k < s.size(); ++k) {
-      const std::string sp = "gemm.samples[" + std::to_string(k) + "].";
-      GemmSample gs;
-      gs.rows_per_expert = r.integer(s[k], "rows_per_expert", sp);
-      gs.hidden = r.integer(s[k], "hidden", sp);
-      gs.ffn = r.integer(s[k], "ffn", sp);
-      gs.local_experts = r.integer(s[k], "local_experts", sp);
-      gs.seconds = r.number(s[k], "seconds", sp, true);
-      p.gemm.samples.push_back(gs);
-    }
-  }
-  if (p.gemm.samples.empty() && p.gemm.peak_tflops <= 0)
-    r.fail("gemm", "needs samples or a positive peak_tflops");
-
-  const auto& k = r.child(j, "kernels", "", T::object);
-  p.layout = read_overhead(r, k, "layout");
-  p.pack = read_overhead(r, k, "pack");
-  p.unpack = read_overhead(r, k, "unpack");
   return p;
 }
 
 CalibrationProfile read_calibration(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path, 0, "", "cannot open calibration profile");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw InputError(path, 0, "", std::string("not valid JSON: ") + e.what());
-  }
-  return calibration_from_json(j, path);
+  return calibration_from_json(read_json_file(path, "calibration profile"), path);
 }
 
 void write_calibration(const CalibrationProfile& p, const std::string& path) {
-  std::ofstream out(path);
-  if (!out) throw InputError(path, 0, "", "cannot write calibration profile");
-  out << calibration_to_json(p).dump(2) << "\n";
-  if (!out) throw InputError(path, 0, "", "write failed");
+  // Written beside and renamed, so an interrupted write never leaves half a profile.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw InputError(path, 0, "", "cannot write calibration profile");
+    out << calibration_to_json(p).dump(2) << "\n";
+    out.flush();
+    if (!out) throw InputError(path, 0, "", "write failed");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw InputError(path, 0, "", "cannot replace the profile");
 }
 
 }  // namespace occult

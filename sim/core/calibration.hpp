@@ -1,74 +1,88 @@
 #pragma once
-// Calibration profile (DESIGN.md 7, a contract): measured on real GPUs by `occult calibrate`
-// (backend/), read by the simulator's cost model. JSON with provenance; docs/formats.md.
+// Calibration profile (docs/calibration.md): what `occult calibrate` (backend/) measured on real GPUs
+// with microbenchmarks only, and what the simulator's cost model reads. JSON with provenance per
+// section, because a profile may join sections measured on different machines (the compute of a
+// one-GPU machine, the links of a two-GPU one).
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "sim/core/expert_calibration.hpp"
+#include "sim/core/measured_curve.hpp"
+
 namespace occult {
+
+inline constexpr int kCalibrationVersion = 2;
 
 struct Provenance {
   std::string gpu_name;
   int gpu_count = 0;
+  std::string gpu_uuid;  // of the GPU measured (GPU 0), so two profiles can be told apart as machines
   std::string driver, cuda, nccl;
   std::string date;     // ISO 8601
-  std::string command;  // the command line that produced the profile
+  std::string command;  // the command line that produced the section
   std::string host;
+  std::string commit;  // occult's source revision, when known
 };
+nlohmann::json provenance_to_json(const Provenance& p);
 
-// Time to move one message of `bytes` over one link class, fitted from samples:
-// t(s) = latency + s / (bandwidth * efficiency(s)); efficiency(s) rises from small to 1 at large
-// sizes and is interpolated from the samples (log-size), so both the floor and the asymptote are real.
+// One exchange of a link class measured as an all-to-all-v between the GPUs of one machine: every
+// rank sends one message of `bytes` to every peer (and an equal block to itself, a device copy on a
+// side stream, as the layer's exchanges do).
 struct CommSample {
-  double bytes = 0;
-  double seconds = 0;
+  double bytes = 0;    // per peer
+  double seconds = 0;  // per exchange, slowest rank, median
 };
+
 struct LinkCalibration {
-  std::string link_class;     // "nvlink", "pcie" (host-staged), "network" (socket / NIC), ...
-  std::string how;            // how it was measured, e.g. "NCCL all-to-all, NCCL_P2P_DISABLE=1"
-  double latency_s = 0;
-  double bandwidth_Bps = 0;   // asymptotic, per rank, per direction
+  std::string link_class;           // "nvlink", "pcie" (host-staged), "network" (socket / NIC)
+  std::string transport = "nccl";   // "nccl" or "p2p" (backend/p2p_transport.hpp)
+  std::string nccl_mode = "blocking";
+  std::string how;                  // how it was measured, for people
+  // The nominal bandwidth per direction of the calibrated path: the figure its topology file states.
+  // The measured efficiency against it is what carries over to other machines (docs/calibration.md).
+  double nominal_Bps = 0;
+  Provenance provenance;
   std::vector<CommSample> samples;  // sorted by bytes
-  double seconds(double bytes) const;
-};
+  // Seconds each further message per peer adds to one exchange (a layer's dispatch sends rows and
+  // metadata as several messages); < 0 when the profile did not measure it.
+  double message_s = -1;
 
-// Sparse expert GEMM (gather + SwiGLU FFN + gate-weighted scatter-add) time against shape.
-struct GemmSample {
-  std::int64_t rows_per_expert = 0;
-  int hidden = 0, ffn = 0, local_experts = 0;
-  double seconds = 0;
-  double tflops() const;  // 2*3*h*f*rows*experts / seconds
-};
-struct GemmCalibration {
-  std::string kernel;         // which kernel was timed
-  double peak_tflops = 0;     // dense bf16 ceiling measured in the same run
-  std::vector<GemmSample> samples;
-  // Forward time for `rows` (token, expert) pairs spread over `local_experts` experts of h x f.
-  double seconds(std::int64_t rows, int local_experts, int hidden, int ffn) const;
-};
-
-// Memory-bound kernels (layout, pack, unpack): t = launch_s + bytes / bandwidth.
-struct KernelOverhead {
-  double launch_s = 0;
-  double bandwidth_Bps = 0;
-  double seconds(double bytes) const { return launch_s + (bandwidth_Bps > 0 ? bytes / bandwidth_Bps : 0.0); }
+  double latency_s() const;  // the exchange's floor: the smallest sample's time
+  double seconds(double bytes) const;  // one message per peer of `bytes`, interpolated (MeasuredCurve)
+  // Achieved bandwidth beyond the floor, as a share of the nominal: bytes / ((seconds - floor) * nominal).
+  double efficiency(double bytes) const;
 };
 
 struct CalibrationProfile {
-  Provenance provenance;
+  Provenance provenance;  // of the compute and kernel sections (the GPU they ran on)
+  double peak_tflops = 0;  // dense bf16 cuBLAS ceiling measured in the same run
+  // GPU time between two CUDA event records with nothing between them on a busy stream: what each
+  // phase boundary of a measured run adds (gpu-run times its phases with events); 0 when not measured.
+  double event_s = 0;
+  // A small device-to-host copy, the host's wait for it, and the next kernel enqueued after it: what a
+  // host read inside the layer costs (`counts = sync`); 0 when not measured.
+  double host_roundtrip_s = 0;
+  ExpertCalibration expert_forward, expert_backward;
+  // Memory-bound kernels and copies, each against its work measure (kernel_work.hpp says which):
+  // "layout.standard", "layout.occult", "pack.standard", "pack.occult", "unpack", "grad_pack",
+  // "weight_grad", "copy".
+  std::map<std::string, MeasuredCurve> kernels;
   std::vector<LinkCalibration> links;
-  GemmCalibration gemm;
-  KernelOverhead layout, pack, unpack;
-  bool measured = false;  // false for the built-in roofline fallback
 
-  const LinkCalibration* link(const std::string& link_class) const;
+  // The link of a class measured on a transport and NCCL mode; nullptr when absent.
+  const LinkCalibration* link(const std::string& link_class, const std::string& transport = "nccl",
+                              const std::string& nccl_mode = "blocking") const;
+  const MeasuredCurve* kernel(const std::string& name) const;
 };
 
 CalibrationProfile read_calibration(const std::string& path);  // InputError on bad files
 void write_calibration(const CalibrationProfile& p, const std::string& path);
 nlohmann::json calibration_to_json(const CalibrationProfile& p);
 CalibrationProfile calibration_from_json(const nlohmann::json& j, const std::string& where);
+nlohmann::json link_to_json(const LinkCalibration& l);
 
 }  // namespace occult

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "sim/core/error.hpp"
+#include "sim/core/kernel_work.hpp"
 
 namespace occult {
 
@@ -27,23 +28,18 @@ Mode parse_mode(const std::string& text) {
 }
 
 LinkCorrection parse_link_correction(const std::string& text) {
-  if (text == "efficiency") return LinkCorrection::Efficiency;
-  if (text == "absolute") return LinkCorrection::Absolute;
+  if (text == "calibrated") return LinkCorrection::Calibrated;
   if (text == "off") return LinkCorrection::Off;
-  throw InputError("", 0, "calibration.links",
-                   "'" + text + "' is not valid (valid: efficiency, absolute, off)");
+  if (text == "efficiency" || text == "absolute")
+    throw InputError("", 0, "calibration.links",
+                     "'" + text +
+                         "' was replaced by 'calibrated' (the measured efficiency against the profile's own "
+                         "nominal figures, and its exchange floor; docs/calibration.md)");
+  throw InputError("", 0, "calibration.links", "'" + text + "' is not valid (valid: calibrated, off)");
 }
 
 std::string link_correction_name(LinkCorrection c) {
-  switch (c) {
-    case LinkCorrection::Efficiency:
-      return "efficiency";
-    case LinkCorrection::Absolute:
-      return "absolute";
-    case LinkCorrection::Off:
-      return "off";
-  }
-  return "?";
+  return c == LinkCorrection::Calibrated ? "calibrated" : "off";
 }
 
 CostModel CostModel::roofline(const RooflineParams& r) {
@@ -81,79 +77,115 @@ std::string CostModel::describe() const {
     return buf;
   }
   const auto& v = profile_.provenance;
-  std::snprintf(buf, sizeof buf, "calibration profile %s (%s x%d, %s, CUDA %s, NCCL %s); links: %s",
-                path_.c_str(), v.gpu_name.c_str(), v.gpu_count, v.date.c_str(), v.cuda.c_str(),
-                v.nccl.c_str(), link_correction_name(links_).c_str());
+  std::snprintf(buf, sizeof buf, "calibration profile %s (%s, %s, CUDA %s); links: %s", path_.c_str(),
+                v.gpu_name.c_str(), v.date.c_str(), v.cuda.c_str(), link_correction_name(links_).c_str());
   return buf;
 }
 
 // Roofline: the grouped GEMM is bound by FLOPs or by HBM traffic (every active expert's weights once,
 // plus gathering each row in and scattering its output back), whichever is slower. The memory bound
-// is what makes small decode batches slow per token.
-double CostModel::expert_fwd_seconds(std::int64_t pairs, int local_experts, int hidden, int ffn,
-                                     int elem_bytes) const {
-  if (pairs <= 0 || local_experts <= 0) return 0;
-  if (measured_) return profile_.gemm.seconds(pairs, local_experts, hidden, ffn);
-  const double h = hidden, f = ffn, b = elem_bytes;
-  const double flops = 2.0 * 3.0 * h * f * double(pairs);
-  const double active = double(std::min<std::int64_t>(pairs, local_experts));
-  const double bytes = active * 3.0 * h * f * b + double(pairs) * (2.0 * h + 3.0 * f) * b;
+// is what makes small decode batches slow per token. The backward does twice the forward's FLOPs.
+double CostModel::expert_seconds(const ExpertShape& s, bool backward, int elem_bytes) const {
+  if (s.pairs <= 0 || s.local_experts <= 0) return 0;
+  const ExpertCalibration& e = backward ? profile_.expert_backward : profile_.expert_forward;
+  if (measured_ && !e.samples.empty()) return e.seconds(s);
+  const double h = s.hidden, f = s.ffn, b = elem_bytes, mult = backward ? 2.0 : 1.0;
+  const double flops = mult * 2.0 * 3.0 * h * f * double(s.pairs);
+  const double active = double(std::min<std::int64_t>(s.pairs, s.local_experts));
+  const double bytes = mult * (active * 3.0 * h * f * b + double(s.pairs) * (2.0 * h + 3.0 * f) * b);
   const double t_flop = flops / (roof_.peak_tflops * 1e12 * roof_.gemm_efficiency);
   const double t_mem = bytes / (roof_.hbm_Bps * roof_.hbm_efficiency);
   return roof_.launch_s + std::max(t_flop, t_mem);
 }
 
-namespace {
-double roofline_kernel(const RooflineParams& r, double bytes) {
-  return r.launch_s + bytes / (r.hbm_Bps * r.hbm_efficiency);
+double CostModel::kernel_seconds(const char* name, double x, double roof_bytes) const {
+  if (x <= 0) return 0;
+  if (measured_)
+    if (const MeasuredCurve* c = profile_.kernel(name)) return c->seconds(x);
+  return roof_.launch_s + roof_bytes / (roof_.hbm_Bps * roof_.hbm_efficiency);
 }
-}  // namespace
 
-double CostModel::layout_seconds(double bytes) const {
-  return measured_ ? profile_.layout.seconds(bytes) : roofline_kernel(roof_, bytes);
-}
-double CostModel::pack_seconds(double bytes) const {
-  return measured_ ? profile_.pack.seconds(bytes) : roofline_kernel(roof_, bytes);
-}
-double CostModel::unpack_seconds(double bytes) const {
-  return measured_ ? profile_.unpack.seconds(bytes) : roofline_kernel(roof_, bytes);
+// Each copy's calibrated time includes one event boundary of its microbenchmark; a phase of several
+// copies has one boundary, so the others come off.
+double CostModel::copy_seconds(const std::vector<double>& bytes) const {
+  double t = 0;
+  int n = 0;
+  for (double b : bytes)
+    if (b > 0) t += kernel_seconds("copy", kernel_work::copy(b), 2.0 * b), ++n;
+  if (n > 1 && measured_) t = std::max(0.0, t - double(n - 1) * profile_.event_s);
+  return t;
 }
 
 LayerWork CostModel::layer_work(const CommPlan& plan, const ModelConfig& model,
-                                const std::vector<int>& local_experts, Mode mode) const {
+                                const std::vector<int>& local_experts, Mode mode,
+                                const LayerExecution& exec) const {
   const int D = plan.shape.devices;
   if (int(local_experts.size()) != D)
     throw InputError("", 0, "placement", "local expert counts do not match D");
+  const bool train = mode == Mode::Train;
+  const bool standard = plan.strategy == Strategy::Standard;
+  const std::string tag = standard ? "standard" : "occult";
+  const int k = model.top_k, slots = standard ? 1 : k;
+  const std::int64_t row = plan.row_bytes;
+  const double event = measured_ ? profile_.event_s : 0.0;
   LayerWork w;
   w.plan = &plan;
-  w.layout_s.assign(std::size_t(D), 0);
-  w.pack_s.assign(std::size_t(D), 0);
-  w.expert_fwd_s.assign(std::size_t(D), 0);
-  w.unpack_s.assign(std::size_t(D), 0);
-  if (mode == Mode::Train) w.expert_bwd_s.assign(std::size_t(D), 0);
-  const double row = double(plan.row_bytes);
-  const double k = model.top_k;
+  auto sized = [&](std::vector<double>& v) { v.assign(std::size_t(D), 0.0); };
+  for (auto* v : {&w.layout_s, &w.pack_s, &w.expert_fwd_s, &w.unpack_s}) sized(*v);
+  for (auto* x : {&w.dispatch, &w.combine, &w.grad_dispatch, &w.grad_combine}) sized(x->local_s);
+  if (train)
+    for (auto* v : {&w.grad_pack_s, &w.expert_bwd_s, &w.grad_unpack_s}) sized(*v);
+  // What travels besides the rows (backend/moe_layer.cpp): the dispatch's group holds the rows, an
+  // expert id and a gate weight per slot, and (fused counts) one int per peer; the input-gradient
+  // combine holds the rows and a gate-weight gradient per slot.
+  w.dispatch.meta_bytes_per_row = 8.0 * slots;
+  w.dispatch.messages = 3 + (exec.counts_sync ? 0 : 1);
+  w.grad_combine.meta_bytes_per_row = exec.comm_only ? 0.0 : 4.0 * slots;
+  w.grad_combine.messages = exec.comm_only ? 1 : 2;
+  w.counts_exchange = exec.counts_sync;
+  if (exec.counts_sync) w.counts_host_s.assign(std::size_t(D), measured_ ? profile_.host_roundtrip_s : roof_.launch_s);
+
   for (int d = 0; d < D; ++d) {
     const auto i = std::size_t(d);
-    const double tokens = i < plan.tokens_per_device.size() ? double(plan.tokens_per_device[i]) : 0;
-    // Layout reads ids and weights (4 B each per choice) and writes one index per choice.
-    w.layout_s[i] = layout_seconds(tokens * k * 12.0);
-    // Pack copies every row this device sends (its own rows in stage 0, relayed rows in later stages),
-    // read + write; unpack reads the rows that come back and writes one output row per token.
-    double sent_rows = 0;
-    for (std::size_t s = 0; s < plan.stages.size(); ++s)
-      sent_rows += double(plan.stages[s].rows.row_sum(d, s == 0));
-    w.pack_s[i] = pack_seconds(2.0 * sent_rows * row);
-    w.unpack_s[i] = unpack_seconds(sent_rows * row + tokens * row);
+    const std::int64_t tokens = i < plan.tokens_per_device.size() ? plan.tokens_per_device[i] : 0;
+    // Rows this device sends: its own rows in stage 0 (the block that stays included), relayed rows in
+    // later stages; the combine returns as many.
+    std::int64_t sent = 0;
+    for (std::size_t s = 0; s < plan.stages.size(); ++s) sent += plan.stages[s].rows.row_sum(d, s == 0);
+    const std::int64_t own = plan.stages.empty() ? 0 : plan.stages.front().rows.at(d, d);
+    w.layout_s[i] = kernel_seconds(("layout." + tag).c_str(), kernel_work::layout(tokens), 12.0 * double(tokens) * k);
+    w.pack_s[i] = kernel_seconds(("pack." + tag).c_str(), kernel_work::pack(sent, row, slots),
+                                 2.0 * kernel_work::pack(sent, row, slots));
+    const double own_meta = 4.0 * double(own) * slots;  // expert ids, and gate weights, per slot
+    w.dispatch.local_s[i] = copy_seconds({double(own * row), own_meta, own_meta});
+    w.combine.local_s[i] = copy_seconds({double(own * row)});
     const std::int64_t pairs = i < plan.pairs_per_device.size() ? plan.pairs_per_device[i] : 0;
-    double t = expert_fwd_seconds(pairs, local_experts[i], model.hidden, model.ffn, model.elem_bytes);
+    const std::int64_t rows = i < plan.recv_rows_per_device.size() ? plan.recv_rows_per_device[i] : pairs;
+    const ExpertShape shape{pairs, rows, local_experts[i], model.hidden, model.ffn, !standard};
     // Shared experts see every local token and never travel; they add to the expert phase.
-    if (model.shared_experts > 0 && tokens > 0)
-      t += expert_fwd_seconds(std::int64_t(tokens) * model.shared_experts, model.shared_experts, model.hidden,
-                              model.shared_ffn > 0 ? model.shared_ffn : model.ffn, model.elem_bytes);
-    w.expert_fwd_s[i] = t;
-    // Backward: dX and dW, twice the forward FLOPs at the forward's efficiency.
-    if (mode == Mode::Train) w.expert_bwd_s[i] = 2.0 * t;
+    const ExpertShape shared{tokens * model.shared_experts, tokens * model.shared_experts, model.shared_experts,
+                             model.hidden, model.shared_ffn > 0 ? model.shared_ffn : model.ffn, false};
+    if (!exec.comm_only) {
+      w.expert_fwd_s[i] = expert_seconds(shape, false, model.elem_bytes);
+      if (model.shared_experts > 0 && tokens > 0) w.expert_fwd_s[i] += expert_seconds(shared, false, model.elem_bytes);
+    }
+    const double unpack = kernel_seconds("unpack", kernel_work::unpack(sent, tokens, row),
+                                         kernel_work::unpack(sent, tokens, row));
+    w.unpack_s[i] = unpack;
+    if (!train) continue;
+    w.grad_pack_s[i] = kernel_seconds("grad_pack", kernel_work::grad_pack(sent, tokens, row),
+                                      kernel_work::grad_pack(sent, tokens, row));
+    w.grad_dispatch.local_s[i] = copy_seconds({double(own * row)});
+    if (!exec.comm_only) {
+      w.expert_bwd_s[i] = expert_seconds(shape, true, model.elem_bytes);
+      if (model.shared_experts > 0 && tokens > 0) w.expert_bwd_s[i] += expert_seconds(shared, true, model.elem_bytes);
+    }
+    w.grad_combine.local_s[i] =
+        copy_seconds({double(own * row), exec.comm_only ? 0.0 : own_meta});
+    const double wgrad = exec.comm_only ? 0.0
+                                        : kernel_seconds("weight_grad", kernel_work::weight_grad(tokens, k),
+                                                         8.0 * double(tokens) * k);
+    w.grad_unpack_s[i] = unpack + wgrad - (wgrad > 0 ? event : 0.0);
   }
   return w;
 }
@@ -177,30 +209,73 @@ double typical_message(const CommPlan& plan) {
       if (s != d && m.at(s, d) > 0) sum += m.at(s, d), ++count;
   return count ? double(sum) / double(count) * double(plan.row_bytes) : 0;
 }
+
+// The curve a class's exchanges use: the transport's own where measured; NCCL elsewhere, since the
+// direct P2P path exists inside a node only.
+const LinkCalibration* curve_for(const CalibrationProfile& p, const std::string& cls, const LayerExecution& e) {
+  if (e.transport == "p2p" && cls != "nvlink") return p.link(cls, "nccl", e.nccl_mode);
+  return p.link(cls, e.transport, e.nccl_mode);
+}
+
+bool topology_has(const TopologySpec& t, const std::string& cls, int devices) {
+  if (cls == "network") return devices > t.gpus_per_node;
+  if (cls == "nvlink") return t.intra == IntraNode::NVSwitch || t.intra == IntraNode::NVLinkDirect;
+  return t.intra == IntraNode::PCIe;
+}
 }  // namespace
 
-SimOptions CostModel::sim_options(const TopologySpec& topo, const CommPlan& plan,
-                                  std::vector<std::string>* notes) const {
+std::vector<std::string> CostModel::fallbacks() const {
+  std::vector<std::string> out;
+  if (!measured_) return out;
+  if (profile_.expert_forward.samples.empty()) out.push_back("expert forward");
+  if (profile_.expert_backward.samples.empty()) out.push_back("expert backward");
+  for (const char* k : {"layout.standard", "layout.occult", "pack.standard", "pack.occult", "unpack", "grad_pack",
+                        "weight_grad", "copy"})
+    if (!profile_.kernel(k)) out.push_back(k);
+  return out;
+}
+
+std::vector<std::string> CostModel::gaps(const TopologySpec& topo, int devices, Mode mode,
+                                         const LayerExecution& exec) const {
+  std::vector<std::string> out;
+  if (!measured_) return out;
+  for (const char* cls : {"nvlink", "pcie", "network"}) {
+    if (devices < 2 || !topology_has(topo, cls, devices)) continue;
+    if (!curve_for(profile_, cls, exec))
+      out.push_back(std::string("the profile has no ") + cls + " curve for transport " + exec.transport +
+                    " in NCCL " + exec.nccl_mode + " mode");
+  }
+  for (const auto& f : fallbacks()) {
+    const bool needed = (f != "expert forward" && f != "expert backward") ||
+                        (!exec.comm_only && (f == "expert forward" || mode == Mode::Train));
+    const bool training_only = f == "grad_pack" || f == "weight_grad";
+    if (needed && (!training_only || mode == Mode::Train)) out.push_back("the profile has no " + f + " samples");
+  }
+  if (exec.counts_sync && profile_.host_roundtrip_s <= 0)
+    out.push_back("the profile has no host round trip (counts sync)");
+  return out;
+}
+
+SimOptions CostModel::sim_options(const TopologySpec& topo, const CommPlan& plan, std::vector<std::string>* notes,
+                                  const LayerExecution& exec) const {
   SimOptions o;
   if (!measured_ || links_ == LinkCorrection::Off) return o;
   const double msg = typical_message(plan);
-  for (const auto& l : profile_.links) {
-    const LinkParams* nom = nominal(topo, l.link_class);
-    if (!nom || nom->bandwidth_Bps <= 0 || l.bandwidth_Bps <= 0 || msg <= 0) continue;
-    const double transfer = l.seconds(msg) - l.latency_s;
-    const double eff = transfer > 0 ? msg / transfer / l.bandwidth_Bps : 1.0;
-    char buf[256];
-    if (links_ == LinkCorrection::Efficiency) {
-      o.bandwidth_factor[l.link_class] = std::min(eff, 1.0);
-      std::snprintf(buf, sizeof buf, "%s: bandwidth x %.3f (measured efficiency at %.0f KB messages)",
-                    l.link_class.c_str(), std::min(eff, 1.0), msg / 1e3);
-    } else {
-      const double f = l.bandwidth_Bps * eff / nom->bandwidth_Bps;
-      o.bandwidth_factor[l.link_class] = f;
-      o.extra_latency_s[l.link_class] = std::max(0.0, l.latency_s - nom->latency_s);
-      std::snprintf(buf, sizeof buf, "%s: bandwidth x %.3f, latency +%.1f us (measured, absolute)",
-                    l.link_class.c_str(), f, std::max(0.0, l.latency_s - nom->latency_s) * 1e6);
-    }
+  for (const char* cls : {"nvlink", "pcie", "network"}) {
+    const LinkParams* nom = nominal(topo, cls);
+    const LinkCalibration* l = curve_for(profile_, cls, exec);
+    if (!nom || nom->bandwidth_Bps <= 0 || !l || msg <= 0) continue;
+    const double eff = l->efficiency(msg);
+    o.links.bandwidth_factor[cls] = eff;
+    o.links.floor_latency_s[cls] = l->latency_s();
+    o.links.message_s[cls] = std::max(0.0, l->message_s);
+    char buf[320];
+    std::snprintf(buf, sizeof buf,
+                  "%s: %.1f GB/s nominal x %.3f measured efficiency at %.0f KB messages (profile nominal "
+                  "%.1f GB/s), %.1f us exchange floor, %s per further message",
+                  cls, nom->bandwidth_Bps / 1e9, eff, msg / 1e3, l->nominal_Bps / 1e9, l->latency_s() * 1e6,
+                  l->message_s >= 0 ? (std::to_string(l->message_s * 1e6).substr(0, 4) + " us").c_str()
+                                    : "nothing (not measured)");
     if (notes) notes->push_back(buf);
   }
   return o;

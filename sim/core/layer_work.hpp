@@ -11,11 +11,26 @@ namespace occult {
 
 enum class Overlap { None, Chunked };  // chunked: dispatch/compute/combine pipelined in chunks
 
+// One all-to-all of the layer as the GPU backend moves it: the plan's rows, the metadata that travels
+// with each row, the messages per peer of its group, and the copies of the rows that stay on their
+// device (side-stream device copies that run beside the transfer).
+struct ExchangeWork {
+  double meta_bytes_per_row = 0;  // bytes that travel with each row besides its hidden vector
+  int messages = 1;               // messages per peer in the exchange's group (rows, metadata, counts)
+  std::vector<double> local_s;    // per device: the own-block copies' seconds; empty: none
+};
+
 struct LayerWork {
   const CommPlan* plan = nullptr;
-  // Per-device seconds, each of size D (from the cost model / calibration profile).
+  // Per-device seconds, each of size D (from the cost model / calibration profile); empty means zero.
   std::vector<double> layout_s, pack_s, expert_fwd_s, unpack_s;
-  std::vector<double> expert_bwd_s;  // empty: inference (forward only); else training fwd+bwd
+  // Training: the backward mirror. `expert_bwd_s` empty means inference (forward only).
+  std::vector<double> grad_pack_s, expert_bwd_s, grad_unpack_s;
+  ExchangeWork dispatch, combine, grad_dispatch, grad_combine;
+  // A separate exchange of the row counts before the pack (`counts = sync`): one int per peer, then
+  // the host reads them back (`counts_host_s`, per device) before it enqueues the pack.
+  bool counts_exchange = false;
+  std::vector<double> counts_host_s;
   Overlap overlap = Overlap::None;
   int chunks = 1;
 };
@@ -26,11 +41,19 @@ struct LayerWork {
 enum class FlowModel { Auto, PerPair, Grouped, LinkDrain, Fluid };
 inline constexpr int kFluidMaxDevices = 512;
 
+// The calibration profile's corrections of the topology's links, by link class ("nvlink", "pcie",
+// "network"); a class that is absent keeps its nominal figures.
+struct LinkCorrections {
+  std::map<std::string, double> bandwidth_factor;  // measured efficiency against the nominal bandwidth
+  // A calibrated class's exchange floor: a route that enters the class starts moving bytes this long
+  // after its exchange starts, instead of after the topology's per-hop latencies of that class.
+  std::map<std::string, double> floor_latency_s;
+  // Seconds each message per peer beyond the first adds to an exchange's start.
+  std::map<std::string, double> message_s;
+};
+
 struct SimOptions {
-  // Link-bandwidth correction factors from the calibration profile, by link class
-  // ("nvlink", "pcie", "network"); 1 when absent.
-  std::map<std::string, double> bandwidth_factor;
-  std::map<std::string, double> extra_latency_s;
+  LinkCorrections links;
   bool per_pair_flows = false;  // force the exact per-(src,dst) flow model (validation); wins over flow_model
   FlowModel flow_model = FlowModel::Auto;
   std::string timeline_path;  // when set, write a Chrome/Perfetto trace of the activities
@@ -80,7 +103,7 @@ struct LinkLoad {
 
 struct LayerSimResult {
   double total_s = 0;                        // makespan of the layer
-  std::map<std::string, PhaseStats> phases;  // "layout","dispatch","expert","combine","unpack", and "*_bwd"
+  std::map<std::string, PhaseStats> phases;  // by phase name (sim/core/phases.hpp), over devices
   std::map<std::string, double> bytes_by_link_class;
   std::vector<LinkLoad> busiest_links;  // top few by bytes
   std::string model_note;               // which network model/aggregation was used

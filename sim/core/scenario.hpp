@@ -15,15 +15,9 @@
 #include "sim/core/model.hpp"
 #include "sim/core/strategy.hpp"
 #include "sim/core/topology.hpp"
+#include "sim/core/workload.hpp"
 
 namespace occult {
-
-// Knobs of the synthetic routing generator (sim/core/trace_gen.hpp), used when no trace is given.
-struct SyntheticRouting {
-  double skew = 0.0;      // Zipf exponent of expert popularity
-  double affinity = 0.0;  // probability that a token's next expert comes from its co-activation group
-  int groups = 0;         // co-activation groups; 0: the generator's default
-};
 
 struct Scenario {
   std::string file;  // where it came from
@@ -36,6 +30,7 @@ struct Scenario {
   Mode mode = Mode::Train;
   std::int64_t tokens_per_device = 4096;
   int layers = 1;          // MoE layers simulated (each with its own routing); results are per layer
+  int first_layer = 0;     // the first of them (of the trace, or of the generator)
   std::string trace_path;  // empty: synthetic routing
   SyntheticRouting synthetic;
 
@@ -53,12 +48,16 @@ struct Scenario {
 
   std::string profile_path;  // empty: roofline
   RooflineParams roofline;
-  LinkCorrection link_correction = LinkCorrection::Efficiency;
+  LinkCorrection link_correction = LinkCorrection::Calibrated;
+  LayerExecution execution;  // how the exchanges run (execution.* keys)
   bool per_pair_flows = false;
   FlowModel flow_model = FlowModel::Auto;
   double fluid_quantum = SimOptions{}.fluid_quantum;
 
   nlohmann::json resolved;  // every key with its final value (printed in outputs, hashed into run ids)
+
+  // What the scenario runs, as every executor takes it (workload.hpp).
+  Workload workload() const;
 };
 
 struct SweepAxis {

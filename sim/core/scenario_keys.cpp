@@ -26,6 +26,8 @@ const std::vector<ScenarioKey>& scenario_keys() {
        "train (forward + backward), prefill or decode (forward only); default train"},
       {"workload.tokens_per_device", "integer", "tokens each GPU routes per layer (default 4096)"},
       {"workload.layers", "integer", "MoE layers simulated, each with its own routing (default 1)"},
+      {"workload.first_layer", "integer",
+       "the first routed layer simulated (of the trace, or of the generator; default 0)"},
       {"workload.trace", "path", "routing trace (occult trace import/gen); empty: synthetic routing"},
       {"workload.skew", "number", "synthetic routing: Zipf exponent of expert popularity (default 0)"},
       {"workload.affinity", "number",
@@ -55,13 +57,26 @@ const std::vector<ScenarioKey>& scenario_keys() {
       {"overlap.chunks", "integer", "chunks for chunked overlap (default 4)"},
 
       {"calibration.profile", "path", "calibration profile JSON (occult calibrate); empty: roofline"},
-      {"calibration.links", "string", "how a profile corrects links: efficiency (default), absolute, off"},
+      {"calibration.links", "string",
+       "how a profile corrects links: calibrated (default: the topology's nominal bandwidth times the "
+       "efficiency measured against the profile's own nominal figure, and the measured exchange floor; "
+       "docs/calibration.md) or off (nominal links)"},
       {"calibration.peak_tflops", "number", "roofline: peak bf16 TFLOP/s (default 989, H200)"},
       {"calibration.gemm_efficiency", "number", "roofline: achieved / peak for expert GEMMs (default 0.6)"},
       {"calibration.hbm_GBps", "number", "roofline: HBM bandwidth GB/s (default 4800, H200)"},
       {"calibration.hbm_efficiency", "number",
        "roofline: achieved / peak for memory-bound kernels (default 0.8)"},
       {"calibration.launch_us", "number", "roofline: microseconds per kernel launch (default 5)"},
+
+      {"execution.transport", "string",
+       "how the exchanges move: nccl (default; grouped send/recv) or p2p (direct intranode copies; the "
+       "profile needs a p2p curve)"},
+      {"execution.nccl_mode", "string", "blocking (default, as PyTorch) or nonblocking NCCL communicators"},
+      {"execution.counts", "string",
+       "fused (default: receivers are sized from the plan, the counts ride the dispatch) or sync (a count "
+       "exchange read back by the host before the pack)"},
+      {"execution.comm_only", "boolean",
+       "dispatch and combine without the expert FFN (a communication benchmark; default false)"},
 
       {"engine.per_pair_flows", "boolean",
        "force the exact per-(source, destination) flow model (default false)"},

@@ -140,6 +140,7 @@ void resolve_workload(Resolver& r, Scenario& s) {
   s.mode = r.at("workload.mode", [&] { return parse_mode(r.str("workload.mode", "train")); });
   s.tokens_per_device = r.integer("workload.tokens_per_device", 4096, 1, kBig);
   s.layers = int(r.integer("workload.layers", 1, 1, 1 << 16));
+  s.first_layer = int(r.integer("workload.first_layer", 0, 0, 1 << 16));
   s.trace_path = r.path("workload.trace", true);
   s.synthetic.skew = r.number("workload.skew", 0.0, 0.0, 10.0);
   s.synthetic.affinity = r.number("workload.affinity", 0.0, 0.0, 1.0);
@@ -239,7 +240,18 @@ void resolve_rest(Resolver& r, Scenario& s) {
 
   s.profile_path = r.path("calibration.profile", true);
   s.link_correction = r.at("calibration.links",
-                           [&] { return parse_link_correction(r.str("calibration.links", "efficiency")); });
+                           [&] { return parse_link_correction(r.str("calibration.links", "calibrated")); });
+  s.execution.transport = r.str("execution.transport", "nccl");
+  if (s.execution.transport != "nccl" && s.execution.transport != "p2p")
+    r.fail("execution.transport", "'" + s.execution.transport + "' is not valid (valid: nccl, p2p)");
+  s.execution.nccl_mode = r.str("execution.nccl_mode", "blocking");
+  if (s.execution.nccl_mode != "blocking" && s.execution.nccl_mode != "nonblocking")
+    r.fail("execution.nccl_mode", "'" + s.execution.nccl_mode + "' is not valid (valid: blocking, nonblocking)");
+  const std::string counts = r.str("execution.counts", "fused");
+  if (counts != "fused" && counts != "sync")
+    r.fail("execution.counts", "'" + counts + "' is not valid (valid: fused, sync)");
+  s.execution.counts_sync = counts == "sync";
+  s.execution.comm_only = r.boolean("execution.comm_only", false);
   RooflineParams def;
   s.roofline.peak_tflops = r.number("calibration.peak_tflops", def.peak_tflops, 1e-6, 1e9);
   s.roofline.gemm_efficiency = r.number("calibration.gemm_efficiency", def.gemm_efficiency, 1e-6, 1.0);
@@ -281,6 +293,28 @@ Scenario ScenarioDoc::resolve() const {
   resolve_rest(r, s);
   s.resolved = std::move(r.resolved);
   return s;
+}
+
+}  // namespace occult
+
+namespace occult {
+
+Workload Scenario::workload() const {
+  Workload w;
+  w.model = model;
+  w.mode = mode;
+  w.tokens_per_device = tokens_per_device;
+  w.layers = layers;
+  w.first_layer = first_layer;
+  w.seed = seed;
+  w.trace_path = trace_path;
+  w.synthetic = synthetic;
+  w.devices = devices;
+  w.ep_size = ep_size;
+  w.gpus_per_node = shape().gpus_per_node;
+  w.strategies = strategies;
+  w.placements = placements;
+  return w;
 }
 
 }  // namespace occult

@@ -19,6 +19,7 @@ struct LinkParams {
 struct TopologySpec {
   std::string name;
   std::string source;  // file it came from
+  std::string gpu;     // the GPU model, e.g. "NVIDIA H200" (optional): a profile of another warns
 
   int gpus_per_node = 8;
   int nodes = 1;

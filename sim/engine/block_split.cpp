@@ -109,6 +109,10 @@ LayerWork block_work(const LayerWork& w, int b, int n, CommPlan& p) {
   out.expert_fwd_s = slice(w.expert_fwd_s, off, n);
   out.unpack_s = slice(w.unpack_s, off, n);
   out.expert_bwd_s = slice(w.expert_bwd_s, off, n);
+  out.grad_pack_s = slice(w.grad_pack_s, off, n);
+  out.grad_unpack_s = slice(w.grad_unpack_s, off, n);
+  out.counts_host_s = slice(w.counts_host_s, off, n);
+  for (auto* x : {&out.dispatch, &out.combine, &out.grad_dispatch, &out.grad_combine}) x->local_s = slice(x->local_s, off, n);
   return out;
 }
 

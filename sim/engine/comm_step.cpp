@@ -24,7 +24,7 @@ std::vector<int> per_pair_step(SgBackend& sg, const NetworkGraph& net, const Ste
       const std::int64_t r = d == s ? 0 : t.at(s, d);
       if (r == 0) continue;
       net.route(s, d, route);
-      const int lat = sg.delay(s, net.route_latency(route));  // latency first, then bandwidth, as CM02
+      const int lat = sg.delay(s, net.route_latency(route, t.messages));  // latency first, then bandwidth, as CM02
       sg.depends(lat, start);
       const int f = sg.flow(s, d, double(r) * t.row_bytes * scale);
       sg.depends(f, lat);

@@ -155,7 +155,7 @@ AggregatedLoad aggregate_step(const NetworkGraph& net, const StepTraffic& t, con
     GroupFlow& gf = out.groups[it->second];
     ++gf.pairs;
     gf.bytes += bytes;
-    gf.latency_s = std::max(gf.latency_s, net.route_latency(route));
+    gf.latency_s = std::max(gf.latency_s, net.route_latency(route, t.messages));
   });
   for (int d = 0; d < n; ++d)
     if (busiest[d] >= 0) out.ready_after[d] = std::max(key[d], senders_ready[d]) + busiest[d];

@@ -22,7 +22,11 @@ namespace occult {
 struct StepTraffic {
   const PairMatrix* rows = nullptr;
   bool transposed = false;  // combine direction: rows(src, dst) is read as rows(dst, src)
-  double row_bytes = 0;
+  double row_bytes = 0;     // per row, with the metadata that travels with it
+  int messages = 1;         // per peer in the exchange's group (each beyond the first costs its start)
+  // Per device, seconds of the own-block copies that run beside the transfer (the step ends no
+  // earlier); nullptr: none.
+  const std::vector<double>* local_s = nullptr;
 
   std::int64_t at(int src, int dst) const { return transposed ? rows->at(dst, src) : rows->at(src, dst); }
 };

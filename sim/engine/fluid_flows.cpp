@@ -231,7 +231,13 @@ class FluidSolver {
     reached_[slot(n, d)] = 1;
     for (int p : from_[slot(n, d)])
       events_.push({t + chain_.pairs[std::size_t(p)].latency, seq_++, Event::Start, n, p});
-    if (incoming_[slot(n, d)] == 0) complete(n, d, t);
+    if (incoming_[slot(n, d)] == 0) complete(n, d, least_end(n, d, t));
+  }
+
+  // An exchange ends no earlier than its own-block copies, which start with it.
+  double least_end(int n, int d, double t) const {
+    const auto& least = chain_.nodes[std::size_t(n)].duration;
+    return least.empty() ? t : std::max(t, chain_.gate[std::size_t(n)][std::size_t(d)] + least[std::size_t(d)]);
   }
 
   // Device `d` ends node `n` at `t` (now, or later for compute): its successors may start.
@@ -267,7 +273,7 @@ class FluidSolver {
     mark(t);
     if (pair_port_[std::size_t(p)] >= 0) --port_count_[std::size_t(pair_port_[std::size_t(p)])];
     const std::size_t k = slot(fp.node, fp.dest);
-    if (--incoming_[k] == 0 && reached_[k]) complete(fp.node, fp.dest, t);
+    if (--incoming_[k] == 0 && reached_[k]) complete(fp.node, fp.dest, least_end(fp.node, fp.dest, t));
   }
 
   void mark(double t) {
@@ -447,7 +453,10 @@ int FluidChain::add_exchange(const NetworkGraph& net, const StepTraffic& t, doub
   }
   const int node = int(nodes.size());
   devices = t.rows->size();
-  nodes.push_back({std::move(preds), {}, true});
+  std::vector<double> least;
+  if (t.local_s)
+    for (double x : *t.local_s) least.push_back(x * scale);
+  nodes.push_back({std::move(preds), std::move(least), true});
   solved = false;
   const StepBytes sb = step_bytes(net, t);
   auto drain = [&](int l) {
@@ -463,7 +472,7 @@ int FluidChain::add_exchange(const NetworkGraph& net, const StepTraffic& t, doub
     auto [it, fresh] = class_index.try_emplace(std::move(path), int(class_links.size()));
     if (fresh) class_links.push_back(it->first);
     pairs.push_back(
-        {s, d, it->second, node, split_port ? route[0] : -1, net.route_latency(route), bytes * scale});
+        {s, d, it->second, node, split_port ? route[0] : -1, net.route_latency(route, t.messages), bytes * scale});
   });
   return node;
 }

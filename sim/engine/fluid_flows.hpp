@@ -42,7 +42,8 @@ struct VectorHash {
 
 struct FluidNode {
   std::vector<int> preds;        // nodes a device must have ended before it starts this one
-  std::vector<double> duration;  // compute node: per device seconds; empty for an exchange
+  std::vector<double> duration;  // compute node: per device seconds; exchange: the least per device
+                                 // (its own-block copies), empty for none
   bool exchange = false;
 };
 

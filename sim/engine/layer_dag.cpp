@@ -11,11 +11,17 @@
 namespace occult {
 namespace {
 
+// One all-to-all of the layer: its phase name, its direction and what it carries besides the rows.
+struct ExchangeSpec {
+  const char* name;
+  bool dispatch_direction;
+  const ExchangeWork* work;
+};
+
 struct Triple {
-  const char* comm_a;
+  ExchangeSpec a;
   const char* compute;
-  const char* comm_b;
-  bool a_is_dispatch_direction;
+  ExchangeSpec b;
 };
 
 class LayerDagBuilder {
@@ -29,18 +35,34 @@ class LayerDagBuilder {
         chunks_(w.overlap == Overlap::Chunked ? std::max(1, w.chunks) : 1),
         model_(effective_flow_model(opt, d_)),
         sg_(model_ == FlowModel::PerPair ? SgBackend::Routing::PerHostPair
-                                         : SgBackend::Routing::LinkEndpoint) {}
+                                         : SgBackend::Routing::LinkEndpoint) {
+    if (w.counts_exchange) {
+      // One int per peer of the device's expert-parallel group (the plan's blocks).
+      const auto& m = plan_.stages.front().rows;
+      counts_ = PairMatrix(d_, m.block());
+      for (int s = 0; s < d_; ++s)
+        for (int t = m.band_begin(s); t < m.band_end(s); ++t) counts_.at(s, t) = 1;
+    }
+  }
 
   DagResult run() {
     build_platform();
     if (model_ == FlowModel::Fluid) build_fluid_chain();
     std::vector<double> key(d_, 0.0);
     std::vector<int> ready = sequential("layout", w_.layout_s, nullptr, key);
+    if (w_.counts_exchange) ready = counts_phase(ready, key);
     ready = sequential("pack", w_.pack_s, &ready, key);
-    ready = triple({"dispatch", "expert", "combine", true}, ready, w_.expert_fwd_s, key);
+    ready = triple({{"dispatch", true, &w_.dispatch}, "expert", {"combine", false, &w_.combine}}, ready,
+                   w_.expert_fwd_s, key);
     ready = sequential("unpack", w_.unpack_s, &ready, key);
-    if (!w_.expert_bwd_s.empty())
-      triple({"combine_bwd", "expert_bwd", "dispatch_bwd", true}, ready, w_.expert_bwd_s, key);
+    if (training()) {
+      ready = sequential("grad_pack", w_.grad_pack_s, &ready, key);
+      ready = triple({{"grad_dispatch", true, &w_.grad_dispatch},
+                      "expert_backward",
+                      {"grad_combine", false, &w_.grad_combine}},
+                     ready, w_.expert_bwd_s, key);
+      sequential("grad_unpack", w_.grad_unpack_s, &ready, key);
+    }
     if (opt_.progress)
       std::cerr << "occult: simulating " << sg_.activities() << " activities on " << net_.links().size()
                 << " links\n";
@@ -51,6 +73,8 @@ class LayerDagBuilder {
   }
 
  private:
+  bool training() const { return !w_.expert_bwd_s.empty(); }
+
   void build_platform() {
     for (int d = 0; d < d_; ++d) sg_.add_host("gpu" + std::to_string(d));
     control_ = sg_.add_host("control");
@@ -71,6 +95,8 @@ class LayerDagBuilder {
 
   static double at(const std::vector<double>& v, int d) { return v.empty() ? 0.0 : v[d]; }
 
+  StepTraffic counts_step() const { return {&counts_, false, 4.0, 1, nullptr}; }
+
   // The fluid model solves all exchanges of a layer together (they overlap in time), so it needs the
   // layer's whole graph, the same as run() builds below (chunks included), before the first activity.
   void build_fluid_chain() {
@@ -81,11 +107,16 @@ class LayerDagBuilder {
       for (int d = 0; d < d_; ++d) out[d] = at(secs, d) * share;
       return out;
     };
-    std::vector<double> pre = per_device(w_.layout_s, 1.0);
-    for (int d = 0; d < d_; ++d) pre[d] += at(w_.pack_s, d);
-    int ready = chain.add_compute({}, pre);
+    int ready = chain.add_compute({}, per_device(w_.layout_s, 1.0));
+    if (w_.counts_exchange) {
+      ready = chain.add_exchange(net_, counts_step(), 1.0, {ready});
+      fluid_nodes_.push_back(ready);
+      ready = chain.add_compute({ready}, per_device(w_.counts_host_s, 1.0));
+    }
+    ready = chain.add_compute({ready}, per_device(w_.pack_s, 1.0));
     const double scale = 1.0 / chunks_;
-    auto stages = [&](const std::vector<StepTraffic>& steps, std::vector<int> preds) {
+    auto stages = [&](const ExchangeSpec& x, std::vector<int> preds) {
+      const auto steps = direction(x);
       if (steps.empty()) return chain.add_compute(preds, std::vector<double>(d_, 0.0));  // a pass-through
       int last = -1;
       for (const auto& t : steps) {
@@ -95,18 +126,26 @@ class LayerDagBuilder {
       }
       return last;
     };
-    const bool training = !w_.expert_bwd_s.empty();
-    for (const auto* compute : {&w_.expert_fwd_s, training ? &w_.expert_bwd_s : nullptr}) {
-      if (!compute) break;
-      const bool forward = compute == &w_.expert_fwd_s;
-      int a_end = ready, comp = -1, b_end = -1;
+    auto pass = [&](const Triple& t, const std::vector<double>& compute, int in) {
+      int a_end = in, comp = -1, b_end = -1;
       for (int c = 0; c < chunks_; ++c) {
-        a_end = stages(direction(true), {a_end});
+        a_end = stages(t.a, {a_end});
         comp = chain.add_compute(c == 0 ? std::vector<int>{a_end} : std::vector<int>{a_end, comp},
-                                 per_device(*compute, scale));
-        b_end = stages(direction(false), c == 0 ? std::vector<int>{comp} : std::vector<int>{comp, b_end});
+                                 per_device(compute, scale));
+        b_end = stages(t.b, c == 0 ? std::vector<int>{comp} : std::vector<int>{comp, b_end});
       }
-      if (forward) ready = chain.add_compute({b_end}, per_device(w_.unpack_s, 1.0));
+      return b_end;
+    };
+    ready = pass({{"dispatch", true, &w_.dispatch}, "expert", {"combine", false, &w_.combine}},
+                 w_.expert_fwd_s, ready);
+    ready = chain.add_compute({ready}, per_device(w_.unpack_s, 1.0));
+    if (training()) {
+      ready = chain.add_compute({ready}, per_device(w_.grad_pack_s, 1.0));
+      ready = pass({{"grad_dispatch", true, &w_.grad_dispatch},
+                    "expert_backward",
+                    {"grad_combine", false, &w_.grad_combine}},
+                   w_.expert_bwd_s, ready);
+      chain.add_compute({ready}, per_device(w_.grad_unpack_s, 1.0));
     }
   }
 
@@ -123,19 +162,23 @@ class LayerDagBuilder {
     return acts;
   }
 
-  // `senders`: for an exchange, the device's phase starts when it and every device that sends to it are
-  // ready, so that time spent waiting for a straggler's compute is not counted as communication.
+  // A phase on a device runs from `from` (its start, or the end of the device's previous activity) to
+  // the end of `to`.
   void record(const std::string& name, const std::vector<int>& from, const std::vector<int>& to,
-              bool from_start, const StepTraffic* senders = nullptr) {
+              bool from_start) {
     out_.phase_order.push_back(name);
-    marks_.push_back({name, from, to, from_start, senders});
+    marks_.push_back({name, from, to, from_start});
   }
 
-  std::vector<StepTraffic> direction(bool dispatch_direction) const {
+  // The exchange's steps: the plan's stages in order (dispatch direction) or reversed and transposed;
+  // the own-block copies run beside the stage that holds the rows staying on their device (stage 0).
+  std::vector<StepTraffic> direction(const ExchangeSpec& x) const {
     std::vector<StepTraffic> steps;
-    for (const auto& st : plan_.stages)
-      steps.push_back({&st.rows, !dispatch_direction, double(plan_.row_bytes)});
-    if (!dispatch_direction) std::reverse(steps.begin(), steps.end());
+    for (std::size_t i = 0; i < plan_.stages.size(); ++i)
+      steps.push_back({&plan_.stages[i].rows, !x.dispatch_direction,
+                       double(plan_.row_bytes) + x.work->meta_bytes_per_row, x.work->messages,
+                       i == 0 && !x.work->local_s.empty() ? &x.work->local_s : nullptr});
+    if (!x.dispatch_direction) std::reverse(steps.begin(), steps.end());
     return steps;
   }
 
@@ -181,6 +224,7 @@ class LayerDagBuilder {
                             std::vector<int> gate) {
     const double scale = 1.0 / chunks_;
     for (std::size_t k = 0; k < steps.size(); ++k) {
+      const std::vector<int> start = gate;
       switch (model_) {
         case FlowModel::PerPair:
           gate = per_pair_step(sg_, net_, steps[k], scale, gate);
@@ -195,8 +239,31 @@ class LayerDagBuilder {
         default:
           gate = aggregated_step(sg_, net_, loads.grouped[k], scale, gate, control_);
       }
+      // The own-block copies start with the step and run beside it (the fluid chain has them already).
+      if (steps[k].local_s && model_ != FlowModel::Fluid)
+        for (int d = 0; d < d_; ++d) {
+          const double t = (*steps[k].local_s)[std::size_t(d)] * scale;
+          if (t <= 0) continue;
+          const int copy = sg_.delay(d, t);
+          sg_.depends(copy, start[d]);
+          gate[d] = join(d, gate[d], copy);
+        }
     }
     return gate;
+  }
+
+  // The count exchange of `counts = sync`: one int per peer, then the host's read before the pack.
+  std::vector<int> counts_phase(const std::vector<int>& ready, std::vector<double>& key) {
+    const std::vector<StepTraffic> steps = {counts_step()};
+    const auto l = loads(steps, key);
+    std::vector<int> end = exchange(steps, l, ready), host(d_);
+    for (int d = 0; d < d_; ++d) {
+      host[d] = sg_.delay(d, at(w_.counts_host_s, d));
+      sg_.depends(host[d], end[d]);
+      key[d] += at(w_.counts_host_s, d);
+    }
+    record("counts", ready, host, false);
+    return host;
   }
 
   int join(int d, int a, int b) {
@@ -208,8 +275,8 @@ class LayerDagBuilder {
 
   std::vector<int> triple(const Triple& t, const std::vector<int>& ready,
                           const std::vector<double>& compute_s, std::vector<double>& key) {
-    const auto steps_a = direction(t.a_is_dispatch_direction);
-    const auto steps_b = direction(!t.a_is_dispatch_direction);
+    const auto steps_a = direction(t.a);
+    const auto steps_b = direction(t.b);
     const auto loads_a = loads(steps_a, key);
     // Later chunks start their exchange when the device's previous one has ended, at a different time
     // per device: their senders are grouped by the estimate of that end instead.
@@ -232,19 +299,13 @@ class LayerDagBuilder {
       comp = comp_c;
       b_end = exchange(steps_b, loads_b, b_gate);
     }
-    record(t.comm_a, ready, a_end, false, senders_of(steps_a));
-    record(t.compute, comp_first, comp, true);
-    record(t.comm_b, comp_first, b_end, false, senders_of(steps_b));
+    // Without chunks each phase starts where the device's previous one ended (exchanges include the
+    // wait for late senders). With chunks the phases interleave: the compute and the second exchange
+    // are counted from the first chunk's compute.
+    record(t.a.name, ready, a_end, false);
+    record(t.compute, chunks_ > 1 ? comp_first : a_end, comp, chunks_ > 1);
+    record(t.b.name, chunks_ > 1 ? comp_first : comp, b_end, chunks_ > 1);
     return b_end;
-  }
-
-  // The step whose senders a device waits for at the start of an exchange: the first one with traffic
-  // (hierarchical on one node has an empty NodeFanout stage, whose lack of senders would count the wait
-  // for a straggler's compute as communication).
-  const StepTraffic* senders_of(const std::vector<StepTraffic>& steps) {
-    for (const auto& s : steps)
-      if (s.rows->remote_total() > 0) return &traffic_.emplace_back(s);
-    return steps.empty() ? nullptr : &traffic_.emplace_back(steps.front());
   }
 
   void collect() {
@@ -257,12 +318,6 @@ class LayerDagBuilder {
         s[d] = m.from_start ? sg_.start_time(m.from[d]) : sg_.finish_time(m.from[d]);
         e[d] = sg_.finish_time(m.to[d]);
       }
-      if (!m.senders) continue;
-      std::vector<double> ready = s;
-      for (int src = 0; src < d_; ++src)
-        for (int dst = 0; dst < d_; ++dst)
-          if (src != dst && m.senders->at(src, dst) != 0)
-            s[dst] = std::max(s[dst], std::min(ready[src], e[dst]));
     }
   }
 
@@ -270,7 +325,6 @@ class LayerDagBuilder {
     std::string name;
     std::vector<int> from, to;
     bool from_start;
-    const StepTraffic* senders;
   };
 
   const NetworkGraph& net_;
@@ -286,7 +340,7 @@ class LayerDagBuilder {
   FluidChain fluid_chain_;
   std::vector<int> fluid_nodes_;  // exchange nodes of fluid_chain_ in the order exchange() runs them
   std::size_t next_fluid_ = 0;
-  std::deque<StepTraffic> traffic_;  // stable addresses for Mark::senders
+  PairMatrix counts_;  // counts = sync: one row per peer of each group
   DagResult out_;
 };
 

@@ -58,6 +58,14 @@ void validate(const TopologySpec& topo, const LayerWork& w) {
   check_times(w.expert_fwd_s, d, "expert_fwd_s", false);
   check_times(w.unpack_s, d, "unpack_s", false);
   check_times(w.expert_bwd_s, d, "expert_bwd_s", false);
+  check_times(w.grad_pack_s, d, "grad_pack_s", false);
+  check_times(w.grad_unpack_s, d, "grad_unpack_s", false);
+  check_times(w.counts_host_s, d, "counts_host_s", false);
+  for (const auto* x : {&w.dispatch, &w.combine, &w.grad_dispatch, &w.grad_combine}) {
+    check_times(x->local_s, d, "local_s", false);
+    if (x->messages < 1 || !(x->meta_bytes_per_row >= 0))
+      throw InputError("", 0, "exchange", "needs at least one message and metadata bytes >= 0");
+  }
   if (w.overlap == Overlap::Chunked && w.chunks < 1) throw InputError("", 0, "chunks", "must be >= 1");
 }
 
@@ -88,7 +96,7 @@ std::string model_note(const SimOptions& opt, int devices) {
 // busiest links (ids of the first block's graph).
 nlohmann::json run_block(const TopologySpec& topo, const LayerWork& w, const SimOptions& opt,
                          std::size_t top) {
-  const NetworkGraph net(topo, w.plan->shape.devices, opt.bandwidth_factor, opt.extra_latency_s);
+  const NetworkGraph net(topo, w.plan->shape.devices, opt.links);
   const DagResult dag = run_layer_dag(net, w, opt);
   nlohmann::json j;
   j["makespan"] = dag.makespan;
@@ -170,8 +178,8 @@ LayerSimResult simulate_layer(const TopologySpec& topo, const LayerWork& work, c
                         ? plan_block_size(plan, plan.shape.gpus_per_node)
                         : plan.shape.devices;
   if (block < plan.shape.devices) {
-    const NetworkGraph full(topo, plan.shape.devices, opt.bandwidth_factor, opt.extra_latency_s);
-    const NetworkGraph first(topo, block, opt.bandwidth_factor, opt.extra_latency_s);
+    const NetworkGraph full(topo, plan.shape.devices, opt.links);
+    const NetworkGraph first(topo, block, opt.links);
     const BlockSplit split = find_block_split(full, first, plan, block);
     if (split.blocks > 0) {
       LayerSimResult r = simulate_blocks(topo, work, opt, full, split);
@@ -180,7 +188,7 @@ LayerSimResult simulate_layer(const TopologySpec& topo, const LayerWork& work, c
     }
   }
   const std::string payload = run_in_child([&] {
-    const NetworkGraph net(topo, work.plan->shape.devices, opt.bandwidth_factor, opt.extra_latency_s);
+    const NetworkGraph net(topo, work.plan->shape.devices, opt.links);
     const DagResult dag = run_layer_dag(net, work, opt);
     if (!opt.timeline_path.empty()) write_timeline(opt.timeline_path, dag, topo.gpus_per_node);
     LayerSimResult r = summarize(net, dag, 10);

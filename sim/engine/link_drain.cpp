@@ -68,7 +68,7 @@ DrainLoad drain_load(const NetworkGraph& net, const StepTraffic& t, const std::v
       }
       for (int c = 0; c < kLinkClasses; ++c)
         if (seen[c]) out.class_bytes[c] += bytes;
-      out.latency_into[d] = std::max(out.latency_into[d], net.route_latency(route));
+      out.latency_into[d] = std::max(out.latency_into[d], net.route_latency(route, t.messages));
       out.receives[d] = 1;
     }
   }

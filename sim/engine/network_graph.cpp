@@ -24,13 +24,13 @@ double lookup(const std::map<std::string, double>& m, const char* key, double fa
 int ceil_div(int a, int b) { return (a + b - 1) / b; }
 }  // namespace
 
-NetworkGraph::NetworkGraph(const TopologySpec& topo, int devices,
-                           const std::map<std::string, double>& bw_factor,
-                           const std::map<std::string, double>& extra_latency)
+NetworkGraph::NetworkGraph(const TopologySpec& topo, int devices, const LinkCorrections& corrections)
     : topo_(topo), devices_(devices), g_(topo.gpus_per_node), nodes_(ceil_div(devices, topo.gpus_per_node)) {
   for (int c = 0; c < kLinkClasses; ++c) {
-    factor_[c] = lookup(bw_factor, link_class_name(LinkClass(c)), 1.0);
-    extra_lat_[c] = lookup(extra_latency, link_class_name(LinkClass(c)), 0.0);
+    const char* name = link_class_name(LinkClass(c));
+    factor_[c] = lookup(corrections.bandwidth_factor, name, 1.0);
+    floor_[c] = lookup(corrections.floor_latency_s, name, -1.0);
+    message_[c] = lookup(corrections.message_s, name, 0.0);
   }
   build_intra();
   if (nodes_ > 1) build_fabric();
@@ -49,7 +49,6 @@ void NetworkGraph::build_intra() {
       for (int gpu = 0; gpu < gpus; ++gpu) {
         const std::string n = "gpu" + std::to_string(gpu) + ".nvlink";
         nv_up_.push_back(add(n + ".up", LinkClass::NVLink, topo_.nvlink, gpu / g_));
-        links_.back().latency_s += extra_lat_[int(LinkClass::NVLink)];
         nv_down_.push_back(add(n + ".down", LinkClass::NVLink, topo_.nvlink, gpu / g_));
       }
       break;
@@ -63,14 +62,12 @@ void NetworkGraph::build_intra() {
             const std::string n =
                 "node" + std::to_string(node) + ".nvlink." + std::to_string(a) + "-" + std::to_string(b);
             nv_direct_.back() = add(n, LinkClass::NVLink, topo_.nvlink, node);
-            links_.back().latency_s += extra_lat_[int(LinkClass::NVLink)];
           }
       break;
     case IntraNode::PCIe: {
       for (int gpu = 0; gpu < gpus; ++gpu) {
         const std::string n = "gpu" + std::to_string(gpu) + ".pcie";
         pcie_up_.push_back(add(n + ".up", LinkClass::PCIe, topo_.pcie, gpu / g_));
-        links_.back().latency_s += extra_lat_[int(LinkClass::PCIe)];
         pcie_down_.push_back(add(n + ".down", LinkClass::PCIe, topo_.pcie, gpu / g_));
       }
       const int switches = gpus / topo_.gpus_per_pcie_switch;
@@ -102,7 +99,6 @@ void NetworkGraph::build_fabric() {
   for (int n = 0; n < nics; ++n) {
     const std::string name = "nic" + std::to_string(n);
     nic_up_.push_back(add(name + ".up", LinkClass::Network, topo_.nic, -1));
-    links_.back().latency_s += extra_lat_[int(LinkClass::Network)];
     nic_down_.push_back(add(name + ".down", LinkClass::Network, topo_.nic, -1));
   }
   switch (topo_.fabric) {
@@ -278,10 +274,20 @@ int NetworkGraph::route(int a, int b, std::vector<int>& out) const {
   return split;
 }
 
-double NetworkGraph::route_latency(const std::vector<int>& r) const {
-  double l = 0;
-  for (int id : r) l += links_[id].latency_s;
-  return l;
+// A calibrated class's floor was measured over the whole route of its calibration machine, so it
+// stands for that class's hops once, however many the route has; uncalibrated hops add their latency.
+double NetworkGraph::route_latency(const std::vector<int>& r, int messages) const {
+  double l = 0, floor = 0, message = 0;
+  for (int id : r) {
+    const int c = int(links_[std::size_t(id)].cls);
+    if (floor_[c] >= 0) {
+      floor = std::max(floor, floor_[c]);
+    } else {
+      l += links_[std::size_t(id)].latency_s;
+    }
+    message = std::max(message, message_[c]);
+  }
+  return l + floor + double(std::max(messages, 1) - 1) * message;
 }
 
 }  // namespace occult

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/core/layer_work.hpp"
 #include "sim/core/topology.hpp"
 
 namespace occult {
@@ -24,10 +25,8 @@ struct NetLink {
 
 class NetworkGraph {
  public:
-  // `devices` GPUs are used (the first ones); per-class bandwidth factors and extra latencies (the
-  // calibration's corrections) are applied here, the extra latency once per route that enters the class.
-  NetworkGraph(const TopologySpec& topo, int devices, const std::map<std::string, double>& bandwidth_factor,
-               const std::map<std::string, double>& extra_latency_s);
+  // `devices` GPUs are used (the first ones); the calibration's per-class corrections apply here.
+  NetworkGraph(const TopologySpec& topo, int devices, const LinkCorrections& corrections);
 
   int devices() const { return devices_; }
   int gpus_per_node() const { return g_; }
@@ -36,7 +35,10 @@ class NetworkGraph {
   // destination side begins: out[ret..] only carry traffic towards dst's part of the tree (its NIC, its
   // leaf's downlinks, its PCIe/NVLink port), out[..ret) are the source side and the fabric's middle.
   int route(int src, int dst, std::vector<int>& out) const;
-  double route_latency(const std::vector<int>& route) const;
+  // Seconds before a pair's bytes move on `route`: the calibrated floor of the classes it enters (the
+  // largest) or, for uncalibrated classes, the topology's per-hop latencies; plus the calibrated cost
+  // of each message per peer beyond the first of an exchange of `messages`.
+  double route_latency(const std::vector<int>& route, int messages = 1) const;
 
  private:
   int add(std::string name, LinkClass cls, const LinkParams& p, int node, double factor = 1);
@@ -51,7 +53,8 @@ class NetworkGraph {
   TopologySpec topo_;
   int devices_ = 0, g_ = 1, nodes_ = 1;
   double factor_[kLinkClasses] = {1, 1, 1};
-  double extra_lat_[kLinkClasses] = {0, 0, 0};
+  double floor_[kLinkClasses] = {-1, -1, -1};  // < 0: not calibrated
+  double message_[kLinkClasses] = {0, 0, 0};
   std::vector<NetLink> links_;
 
   // Link ids by role; -1 where a role does not exist in this topology.

@@ -1,5 +1,6 @@
-// The time models inside a calibration profile: link time with size-dependent efficiency, GEMM time
-// from achieved TFLOP/s by rows per expert and shape.
+// The time models inside a calibration profile, in closed form: measured curves (log-log between
+// samples, the floor below, in proportion above), link efficiency against the nominal figure, and the
+// expert FFN grid (rows per expert, local experts, pairs per row, GEMM size).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,88 +10,90 @@
 namespace occult {
 namespace {
 
-TEST(LinkModel, WithoutSamplesIsLatencyPlusSizeOverBandwidth) {
+TEST(MeasuredCurve, ReproducesSamplesAndInterpolatesLogLog) {
+  const MeasuredCurve c({{1e6, 10e-6}, {1e3, 5e-6}, {1e9, 2e-3}});  // unsorted on purpose
+  EXPECT_DOUBLE_EQ(c.seconds(1e3), 5e-6);
+  EXPECT_DOUBLE_EQ(c.seconds(1e6), 10e-6);
+  EXPECT_DOUBLE_EQ(c.seconds(1e9), 2e-3);
+  // The log-midpoint of two samples gets the geometric mean of their times.
+  EXPECT_NEAR(c.seconds(std::sqrt(1e3 * 1e6)), std::sqrt(5e-6 * 10e-6), 1e-15);
+  EXPECT_DOUBLE_EQ(c.seconds(10), 5e-6);          // the floor: a smaller call is no faster
+  EXPECT_NEAR(c.seconds(4e9), 8e-3, 1e-15);       // the last rate holds
+  EXPECT_EQ(c.seconds(0), 0.0);
+  EXPECT_EQ(MeasuredCurve().seconds(1e6), 0.0);
+}
+
+TEST(MeasuredCurve, AveragesSamplesOfEqualSize) {
+  const MeasuredCurve c({{100, 2e-6}, {100, 4e-6}});
+  ASSERT_EQ(c.samples().size(), 1u);
+  EXPECT_DOUBLE_EQ(c.seconds(100), 3e-6);
+}
+
+TEST(LinkModel, EfficiencyIsAgainstTheNominalFigureAndReproducesTheSamples) {
   LinkCalibration l;
-  l.latency_s = 10e-6;
-  l.bandwidth_Bps = 100e9;
-  EXPECT_DOUBLE_EQ(l.seconds(1e9), 10e-6 + 1e9 / 100e9);
-  EXPECT_DOUBLE_EQ(l.seconds(0), 0.0);
+  l.nominal_Bps = 450e9;
+  l.samples = {{4096, 10e-6}, {16e6, 90e-6}, {1e9, 3.0e-3}};
+  EXPECT_DOUBLE_EQ(l.latency_s(), 10e-6);
+  for (const auto& s : l.samples) {
+    if (s.seconds <= l.latency_s()) continue;
+    // On the calibrated machine: floor + bytes / (nominal * efficiency) is the measured time.
+    EXPECT_NEAR(l.latency_s() + s.bytes / (l.nominal_Bps * l.efficiency(s.bytes)), s.seconds, 1e-12);
+  }
+  EXPECT_NEAR(l.efficiency(1e9), 1e9 / ((3.0e-3 - 10e-6) * 450e9), 1e-12);
+  // At the floor's size the time says nothing about bandwidth: the next sample's efficiency.
+  EXPECT_NEAR(l.efficiency(4096), 16e6 / (80e-6 * 450e9), 1e-12);
 }
 
-TEST(LinkModel, ReproducesEverySampleAndInterpolatesBetween) {
-  LinkCalibration l;
-  l.latency_s = 40e-6;
-  l.bandwidth_Bps = 300e9;
-  l.samples = {{1e6, 60e-6}, {16e6, 160e-6}, {1e9, 40e-6 + 1e9 / 300e9}};
-  for (const auto& s : l.samples) EXPECT_NEAR(l.seconds(s.bytes), s.seconds, 1e-12) << s.bytes;
-  // Between samples the efficiency is interpolated, so the time lies between the neighbours'
-  // efficiencies applied to this size.
-  const double mid = 4e6;
-  const double eff_lo = 1e6 / (20e-6 * 300e9), eff_hi = 16e6 / (120e-6 * 300e9);
-  const double t = l.seconds(mid);
-  EXPECT_GT(t, l.latency_s + mid / (300e9 * eff_hi));
-  EXPECT_LT(t, l.latency_s + mid / (300e9 * eff_lo));
-  // Midpoint in log-size gets the mean efficiency.
-  const double eff_mid = 0.5 * (eff_lo + eff_hi);
-  EXPECT_NEAR(l.seconds(4e6), l.latency_s + 4e6 / (300e9 * eff_mid), 1e-12);
-  // Beyond the samples the end efficiency holds.
-  EXPECT_NEAR(l.seconds(4e9), l.latency_s + 4e9 / 300e9, 1e-9);
-  EXPECT_NEAR(l.seconds(1e3), l.latency_s + 1e3 / (300e9 * eff_lo), 1e-12);
+ExpertSample at(int h, int f, int experts, std::int64_t rpe, int slots, int ppr, double tflops) {
+  return {h, f, experts, rpe, slots, ppr, 6.0 * h * f * double(rpe) * experts / (tflops * 1e12)};
 }
 
-TEST(LinkModel, SamplesBelowTheLatencyFloorAreIgnored) {
-  LinkCalibration l;
-  l.latency_s = 50e-6;
-  l.bandwidth_Bps = 10e9;
-  l.samples = {{1e3, 40e-6}, {1e8, 50e-6 + 1e8 / 10e9}};
-  EXPECT_NEAR(l.seconds(1e3), 50e-6 + 1e3 / 10e9, 1e-12);
+double fwd_flops(int h, int f, double pairs) { return 6.0 * h * f * pairs; }
+
+TEST(ExpertModel, ExactAtSamplesAndLogLogBetweenRowsPerExpert) {
+  ExpertCalibration g;
+  g.samples = {at(2048, 1024, 8, 64, 1, 1, 100), at(2048, 1024, 8, 1024, 1, 1, 500)};
+  const ExpertShape s64{64 * 8, 64 * 8, 8, 2048, 1024, false};
+  EXPECT_NEAR(g.seconds(s64), fwd_flops(2048, 1024, 512) / 100e12, 1e-15);
+  const ExpertShape s1024{1024 * 8, 1024 * 8, 8, 2048, 1024, false};
+  EXPECT_NEAR(g.seconds(s1024), fwd_flops(2048, 1024, 8192) / 500e12, 1e-15);
+  const ExpertShape s256{256 * 8, 256 * 8, 8, 2048, 1024, false};
+  EXPECT_NEAR(g.seconds(s256), std::sqrt(g.seconds(s64) * g.seconds(s1024)), 1e-15);
+  const ExpertShape s8{8 * 8, 8 * 8, 8, 2048, 1024, false};
+  EXPECT_DOUBLE_EQ(g.seconds(s8), g.seconds(s64));  // below the grid: the floor
+  EXPECT_EQ(g.seconds({0, 0, 8, 2048, 1024, false}), 0.0);
+  EXPECT_TRUE(std::isinf(ExpertCalibration{}.seconds(s64)));
 }
 
-TEST(GemmModel, TflopsOfASample) {
-  GemmSample s{128, 2048, 1024, 8, 0};
-  s.seconds = 2.0 * 3 * 2048 * 1024 * 128 * 8 / 500e12;
-  EXPECT_NEAR(s.tflops(), 500, 1e-9);
+TEST(ExpertModel, LocalExpertsBetweenAndBeyondTheGrid) {
+  ExpertCalibration g;
+  g.samples = {at(2048, 1024, 4, 256, 1, 1, 200), at(2048, 1024, 16, 256, 1, 1, 400)};
+  const auto t = [&](int experts) { return g.seconds({256LL * experts, 256LL * experts, experts, 2048, 1024, false}); };
+  EXPECT_NEAR(t(8), std::sqrt(t(4) * t(16)), 1e-15);  // log-midpoint of 4 and 16
+  EXPECT_NEAR(t(32), 2 * t(16), 1e-15);               // beyond: in proportion to the work
+  EXPECT_NEAR(t(2), 0.5 * t(4), 1e-15);               // below: likewise
 }
 
-TEST(GemmModel, InterpolatesAchievedThroughputByRowsPerExpert) {
-  GemmCalibration g;
-  auto at = [](std::int64_t rows, double tf) {
-    GemmSample s{rows, 2048, 1024, 8, 0};
-    s.seconds = 2.0 * 3 * 2048 * 1024 * double(rows) * 8 / (tf * 1e12);
-    return s;
-  };
-  g.samples = {at(64, 100), at(1024, 500)};
-  const double flops_per_row = 2.0 * 3 * 2048 * 1024;
-  // Exact at the samples (rows = rows_per_expert * local experts).
-  EXPECT_NEAR(g.seconds(64 * 8, 8, 2048, 1024), flops_per_row * 512 / 100e12, 1e-15);
-  EXPECT_NEAR(g.seconds(1024 * 8, 8, 2048, 1024), flops_per_row * 8192 / 500e12, 1e-15);
-  // 256 rows per expert is the log-midpoint of 64 and 1024: mean throughput.
-  EXPECT_NEAR(g.seconds(256 * 8, 8, 2048, 1024), flops_per_row * 2048 / 300e12, 1e-15);
-  // Clamped outside the samples; zero rows take no time.
-  EXPECT_NEAR(g.seconds(8 * 8, 8, 2048, 1024), flops_per_row * 64 / 100e12, 1e-15);
-  EXPECT_EQ(g.seconds(0, 8, 2048, 1024), 0.0);
+TEST(ExpertModel, PairsPerRowAndSlotLayout) {
+  ExpertCalibration g;
+  g.samples = {at(2048, 1024, 8, 256, 1, 1, 400), at(2048, 1024, 8, 256, 8, 1, 300),
+               at(2048, 1024, 8, 256, 8, 4, 350)};
+  const std::int64_t pairs = 256 * 8;
+  const double one = g.seconds({pairs, pairs, 8, 2048, 1024, true});
+  const double four = g.seconds({pairs, pairs / 4, 8, 2048, 1024, true});
+  EXPECT_NEAR(one, fwd_flops(2048, 1024, double(pairs)) / 300e12, 1e-15);
+  EXPECT_NEAR(four, fwd_flops(2048, 1024, double(pairs)) / 350e12, 1e-15);
+  EXPECT_NEAR(g.seconds({pairs, pairs / 2, 8, 2048, 1024, true}), one + (four - one) / 3, 1e-15);
+  EXPECT_NEAR(g.seconds({pairs, pairs, 8, 2048, 1024, false}), fwd_flops(2048, 1024, double(pairs)) / 400e12,
+              1e-15);
 }
 
-TEST(GemmModel, PicksTheNearestShape) {
-  GemmCalibration g;
-  auto at = [](int h, int f, double tf) {
-    GemmSample s{256, h, f, 4, 0};
-    s.seconds = 2.0 * 3 * h * f * 256.0 * 4 / (tf * 1e12);
-    return s;
-  };
-  g.samples = {at(2048, 1024, 200), at(7168, 2048, 600)};
-  const double big = 2.0 * 3 * 7168 * 2048 * 1024;
-  EXPECT_NEAR(g.seconds(1024, 4, 7168, 2048), big / 600e12, 1e-15);
-  const double near_big = 2.0 * 3 * 6144 * 2048 * 1024;
-  EXPECT_NEAR(g.seconds(1024, 4, 6144, 2048), near_big / 600e12, 1e-15);
-  const double small = 2.0 * 3 * 2048 * 1408 * 1024;
-  EXPECT_NEAR(g.seconds(1024, 4, 2048, 1408), small / 200e12, 1e-15);
-}
-
-TEST(GemmModel, FallsBackToPeakWithoutSamples) {
-  GemmCalibration g;
-  g.peak_tflops = 400;
-  EXPECT_NEAR(g.seconds(100, 2, 1000, 1000), 6.0 * 1000 * 1000 * 100 / 400e12, 1e-18);
+TEST(ExpertModel, AnotherGemmSizeScalesByFlops) {
+  ExpertCalibration g;
+  g.samples = {at(2048, 1024, 8, 256, 1, 1, 300), at(7168, 2048, 8, 256, 1, 1, 600)};
+  const std::int64_t pairs = 2048;
+  EXPECT_NEAR(g.seconds({pairs, pairs, 8, 6144, 2048, false}), fwd_flops(6144, 2048, pairs) / 600e12, 1e-15);
+  EXPECT_NEAR(g.seconds({pairs, pairs, 8, 2048, 1408, false}), fwd_flops(2048, 1408, pairs) / 300e12, 1e-15);
 }
 
 }  // namespace

@@ -63,6 +63,9 @@ TEST_P(Grouped, AgreesWithPerPairWithin2Percent) {
 double tolerance(Strategy s, double skew, bool training, int chunks) {
   const bool skewed = skew > 0, chunked = chunks > 1;
   if (s == Strategy::Standard && !skewed && training) return 0.03;
+  // Phases are spans from the device's previous phase (sim/core/phases.hpp): a device's wait for a
+  // straggler's compute counts in its exchange, and inherits the error of that straggler's end time.
+  if (s == Strategy::Standard && skewed && training && !chunked) return 0.04;
   if (s == Strategy::Standard && skewed && training && chunked) return 0.04;
   if (s == Strategy::Occult && skewed && !training && chunked) return 0.03;
   if (s == Strategy::Hierarchical && skewed && training && chunked) return 0.03;

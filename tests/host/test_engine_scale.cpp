@@ -75,11 +75,11 @@ TEST(EngineScale, NoSplitWhenBlocksShareALink) {
   const TopologySpec t = test::rail_cluster(6, 8);
   const CommPlan p = grouped_plan(2, 24, 8, Strategy::Occult, 0.0, 48);
   ASSERT_EQ(plan_block_size(p, 8), 24);
-  const NetworkGraph full(t, 48, {}, {}), first(t, 24, {}, {});
+  const NetworkGraph full(t, 48, {}), first(t, 24, {});
   EXPECT_EQ(find_block_split(full, first, p, 24).blocks, 0);
   // Blocks of 2 nodes sit under their own leaves: an exact split.
   const CommPlan q = grouped_plan(3, 16, 8, Strategy::Occult, 0.0);
-  const NetworkGraph first2(t, 16, {}, {});
+  const NetworkGraph first2(t, 16, {});
   EXPECT_EQ(find_block_split(full, first2, q, 16).blocks, 3);
 }
 

@@ -63,7 +63,7 @@ TEST(EngineStrategy, TrainingAddsTheBackwardMirror) {
   const CommPlan p = test::routed_plan(8, 8, Strategy::Occult, 0.5, 8 * 256);
   const auto fwd = simulate_layer(t, test::work_for(p, 1e-9, false), {});
   const auto both = simulate_layer(t, test::work_for(p, 1e-9, true), {});
-  for (const char* ph : {"combine_bwd", "expert_bwd", "dispatch_bwd"})
+  for (const char* ph : {"grad_pack", "grad_dispatch", "expert_backward", "grad_combine", "grad_unpack"})
     EXPECT_TRUE(both.phases.count(ph)) << ph;
   EXPECT_NEAR(both.bytes_by_link_class.at("nvlink"), 2 * fwd.bytes_by_link_class.at("nvlink"), 1.0);
   EXPECT_GT(both.total_s, fwd.total_s + fwd.phases.at("dispatch").max_s);

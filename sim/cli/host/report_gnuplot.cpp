@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "sim/cli/host/report_plot_script.hpp"
@@ -77,8 +78,8 @@ int run_gnuplot(const std::string& script, const std::string& log, int& errno_ou
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-PlotOutcome render_in(const Results& res, const Analysis& a, const std::string& dir) {
-  PlotScript script = build_plot_script(res, a, dir);
+PlotOutcome render_in(const std::function<PlotScript(const std::string&)>& build, const std::string& dir) {
+  PlotScript script = build(dir);
   std::string script_path = dir + "/report.gp", log_path = dir + "/gnuplot.log";
   {
     std::ofstream out(script_path, std::ios::binary);
@@ -127,16 +128,21 @@ std::string inline_svg(std::string_view svg_file, const std::string& id_prefix) 
   return svg;
 }
 
-PlotOutcome render_plots(const Results& res, const Analysis& a, const std::string& plots_dir) {
+PlotOutcome render_script(const std::function<PlotScript(const std::string&)>& build,
+                          const std::string& plots_dir) {
   if (plots_dir.empty()) {
     TempDir tmp;
-    return render_in(res, a, tmp.path());
+    return render_in(build, tmp.path());
   }
   std::error_code ec;
   fs::create_directories(plots_dir, ec);
   if (ec || !fs::is_directory(plots_dir))
     throw InputError(plots_dir, 0, "--plots-dir", "cannot create the folder: " + ec.message());
-  return render_in(res, a, fs::absolute(plots_dir).string());
+  return render_in(build, fs::absolute(plots_dir).string());
+}
+
+PlotOutcome render_plots(const Results& res, const Analysis& a, const std::string& plots_dir) {
+  return render_script([&](const std::string& dir) { return build_plot_script(res, a, dir); }, plots_dir);
 }
 
 }  // namespace occult::report

@@ -84,9 +84,7 @@ std::string csv_rows(const ScenarioResult& res,
   const Scenario& s = res.scenario;
   std::string out;
   for (const auto& r : res.runs) {
-    double bwd = 0;
-    for (const auto& [name, p] : r.phases)
-      if (name.ends_with("_bwd")) bwd += p.max_s;
+    const double bwd = r.backward_s();
     const std::vector<std::string> cells = {
         run_id(s, r.strategy, r.placement),
         s.name,

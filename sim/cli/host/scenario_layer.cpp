@@ -14,27 +14,6 @@
 namespace occult::cli {
 namespace {
 
-// Placement algorithms are profiled on at most this many tokens: enough for stable co-activation
-// statistics, small enough to keep placement fast at thousands of GPUs.
-constexpr std::int64_t kMaxProfileTokens = std::int64_t(1) << 18;
-
-// Tokens [begin, end) of r into out, reusing out's buffers; indices past r's end wrap around (a trace
-// shorter than the workload).
-void take(const LayerRouting& r, std::int64_t begin, std::int64_t end, LayerRouting& out) {
-  out.layer = r.layer;
-  out.top_k = r.top_k;
-  const std::int64_t n = r.tokens();
-  const auto k = std::size_t(r.top_k);
-  out.experts.resize(std::size_t(end - begin) * k);
-  out.weights.resize(r.weights.empty() ? 0 : out.experts.size());
-  for (std::int64_t t = begin; t < end; ++t) {
-    const auto src = std::size_t(t % n) * k, dst = std::size_t(t - begin) * k;
-    std::copy_n(r.experts.begin() + std::ptrdiff_t(src), k, out.experts.begin() + std::ptrdiff_t(dst));
-    if (!r.weights.empty())
-      std::copy_n(r.weights.begin() + std::ptrdiff_t(src), k, out.weights.begin() + std::ptrdiff_t(dst));
-  }
-}
-
 std::string sanitize(const std::string& s) {
   std::string o = s;
   for (char& c : o)
@@ -71,7 +50,7 @@ struct StrategyRun {
 // group 0's, later groups reuse its buffers), and the strategies that do not prune share each group's
 // metrics pass and plan walk.
 std::vector<StrategyRun> build_strategy_runs(const Scenario& s, const Trace* trace, int layer,
-                                             ScenarioRouting& r, const LayerPlacement& lp, bool progress) {
+                                             WorkloadRouting& r, const LayerPlacement& lp, bool progress) {
   const int groups = s.devices / s.ep_size, E = s.model.experts;
   const ClusterShape gshape = s.group_shape();
   const std::int64_t row_bytes = s.model.row_bytes();
@@ -84,8 +63,9 @@ std::vector<StrategyRun> build_strategy_runs(const Scenario& s, const Trace* tra
     if (!spec.pruned()) exact.push_back(i), exact_bases.push_back(spec.base);
   }
   const int report_every = std::max(1, groups / 8);
+  const Workload w = s.workload();
   for (int g = 0; g < groups; ++g) {
-    if (g > 0) scenario_routing(s, layer, trace, g, r);
+    if (g > 0) workload_routing(w, layer, trace, g, r);
     if (!exact.empty()) {
       const LayerMetrics m = analyze_layer(r.sim, lp, gshape, row_bytes);
       std::vector<CommPlan> plans = build_plans(r.sim, E, lp, gshape, exact_bases, row_bytes);
@@ -110,84 +90,30 @@ std::vector<StrategyRun> build_strategy_runs(const Scenario& s, const Trace* tra
 
 }  // namespace
 
-void scenario_routing(const Scenario& s, int layer, const Trace* trace, int group, ScenarioRouting& out) {
-  const std::int64_t T = s.tokens_per_device * s.ep_size;
-  out.note.clear();
-  out.profile = {};
-  if (!trace) {
-    TraceGenParams p;
-    p.experts = s.model.experts;
-    p.top_k = s.model.top_k;
-    p.skew = s.synthetic.skew;
-    p.affinity = s.synthetic.affinity;
-    p.groups = s.synthetic.groups;
-    // Every group draws its own tokens; group 0 uses the scenario's seed as is.
-    p.seed = s.seed + std::uint64_t(group) * 1000003ull;
-    p.layers = layer + 1;
-    if (group != 0) {
-      p.tokens = T;
-      generate_layer_into(p, layer, out.sim);
-      return;
-    }
-    const std::int64_t P = std::min(T, kMaxProfileTokens);
-    p.tokens = T + P;
-    const LayerRouting all = generate_layer(p, layer);
-    take(all, 0, T, out.sim);
-    take(all, T, T + P, out.profile);
-    return;
-  }
-  const LayerRouting& r = trace->layers.at(std::size_t(layer));
-  const std::int64_t n = r.tokens(), total = T * (s.devices / s.ep_size);
-  take(r, std::int64_t(group) * T, std::int64_t(group + 1) * T, out.sim);
-  if (group != 0) return;
-  if (n >= total + std::min<std::int64_t>(total, 1024)) {
-    take(r, total, std::min(n, total + kMaxProfileTokens), out.profile);
-  } else {
-    // Not enough tokens for a separate profiling set: placements see the tokens they are judged on.
-    take(r, 0, std::min(n, kMaxProfileTokens), out.profile);
-    out.note = "trace layer " + std::to_string(layer) + " has " + std::to_string(n) + " tokens for " +
-               std::to_string(total) + " needed" + (n < total ? " (reused cyclically)" : "") +
-               "; placements were profiled on the same tokens (in-sample)";
-  }
-}
-
 LayerPlacement scenario_placement(const Scenario& s, const std::string& name, const LayerRouting& profile,
                                   int layer) {
-  const ClusterShape shape = s.group_shape();
-  const int E = s.model.experts;
-  if (name == "contiguous") return contiguous_placement(E, shape, 1).layers[0];
-  if (name == "round-robin") return round_robin_placement(E, shape, 1).layers[0];
-  if (name.ends_with(".json")) {
-    Placement p = read_placement(name);
-    if (p.shape.devices != shape.devices || p.shape.gpus_per_node != shape.gpus_per_node)
-      throw InputError(name, 0, "shape",
-                       "placement is for " + std::to_string(p.shape.devices) + " devices (" +
-                           std::to_string(p.shape.gpus_per_node) + " per node); the scenario has " +
-                           std::to_string(shape.devices) + " (" + std::to_string(shape.gpus_per_node) + ")");
-    validate_placement(p, E, std::max(int(p.layers.size()), 1), name);
-    if (p.layers.size() != 1 && std::size_t(layer) >= p.layers.size())
-      throw InputError(name, 0, "layers",
-                       "has " + std::to_string(p.layers.size()) + " layers; the scenario simulates layer " +
-                           std::to_string(layer));
-    return p.layer(std::size_t(layer));
-  }
-  place::PlaceOptions o;
-  o.algo = place::parse_algo(name);
-  o.shape = shape;
-  o.seed = s.seed + std::uint64_t(layer);
-  Trace t;
-  t.num_experts = E;
-  t.top_k = s.model.top_k;
-  t.layers.push_back(profile);
-  return place::place_trace(t, o, 1.0).layers.at(0);
+  const PlacementAlgorithm algo = [](const std::string& a, const LayerRouting& prof, int experts, int top_k,
+                                     const ClusterShape& shape, std::uint64_t seed) {
+    place::PlaceOptions o;
+    o.algo = place::parse_algo(a);
+    o.shape = shape;
+    o.seed = seed;
+    Trace t;
+    t.num_experts = experts;
+    t.top_k = top_k;
+    t.layers.push_back(prof);
+    return place::place_trace(t, o, 1.0).layers.at(0);
+  };
+  return workload_placement(s.workload(), name, profile, layer, algo);
 }
 
 nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost, const Trace* trace,
                                        int layer, const std::string& placement, const std::string& timeline,
                                        bool progress) {
   const int groups = s.devices / s.ep_size;
-  ScenarioRouting routing;  // group 0's; each further group's reuses its buffers
-  scenario_routing(s, layer, trace, 0, routing);
+  WorkloadRouting routing;  // group 0's; each further group's reuses its buffers
+  const Workload w = s.workload();
+  workload_routing(w, layer, trace, 0, routing);
   const LayerPlacement lp = scenario_placement(s, placement, routing.profile, layer);
   const std::string routing_note = routing.note;
   routing.profile = {};
@@ -206,11 +132,11 @@ nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost,
     StrategyRun& run = runs[i];
     const LayerMetrics m = aggregate_layers(run.metrics);
     const ByteSummary b = summarize_bytes(run.plan);
-    LayerWork w = cost.layer_work(run.plan, s.model, local, s.mode);
+    LayerWork w = cost.layer_work(run.plan, s.model, local, s.mode, s.execution);
     w.overlap = s.overlap;
     w.chunks = s.chunks;
     std::vector<std::string> notes;
-    SimOptions o = cost.sim_options(s.topology, run.plan, &notes);
+    SimOptions o = cost.sim_options(s.topology, run.plan, &notes, s.execution);
     o.per_pair_flows = s.per_pair_flows;
     o.flow_model = s.flow_model;
     o.fluid_quantum = s.fluid_quantum;

@@ -11,18 +11,6 @@
 
 namespace occult::cli {
 
-// The routing of simulated layer `layer` in expert-parallel group `group`: `sim` holds
-// ep_size * tokens_per_device tokens; `profile` (group 0 only) holds other tokens of the same
-// distribution, on which placement algorithms are profiled (so placements are judged on tokens they
-// did not see). `note` says when that could not be done.
-struct ScenarioRouting {
-  LayerRouting sim, profile;
-  std::string note;
-};
-// `trace` is the scenario's trace file, already read (nullptr for synthetic routing). Fills `out`,
-// reusing its buffers: a large cluster's groups are routed one after another into one ScenarioRouting.
-void scenario_routing(const Scenario& s, int layer, const Trace* trace, int group, ScenarioRouting& out);
-
 // The placement of one expert-parallel group (every group uses the same one).
 LayerPlacement scenario_placement(const Scenario& s, const std::string& placement,
                                   const LayerRouting& profile, int layer);

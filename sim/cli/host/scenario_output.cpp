@@ -29,12 +29,6 @@ double phase_max(const StrategyRun& r, const std::string& name) {
   return it == r.phases.end() ? 0.0 : it->second.max_s;
 }
 
-double bwd_max(const StrategyRun& r) {
-  double t = 0;
-  for (const auto& [name, p] : r.phases)
-    if (name.size() > 4 && name.ends_with("_bwd")) t += p.max_s;
-  return t;
-}
 
 }  // namespace
 
@@ -130,7 +124,7 @@ void print_result(const ScenarioResult& res, std::FILE* out) {
         r.strategy.c_str(),
         r.placement.size() > 12 ? r.placement.substr(r.placement.size() - 12).c_str() : r.placement.c_str(),
         r.total_s * 1e3, phase_max(r, "dispatch") * 1e3, phase_max(r, "expert") * 1e3,
-        phase_max(r, "combine") * 1e3, bwd_max(r) * 1e3, 100 * r.comm_fraction(), speed, r.bytes_remote / 1e6,
+        phase_max(r, "combine") * 1e3, r.backward_s() * 1e3, 100 * r.comm_fraction(), speed, r.bytes_remote / 1e6,
         r.bytes_inter_node / 1e6, r.ct_occult, r.ct_node, r.intra_ratio);
   }
   std::fprintf(

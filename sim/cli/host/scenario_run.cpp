@@ -9,13 +9,15 @@
 #include "sim/cli/host/scenario_layer.hpp"
 #include "sim/core/calibration.hpp"
 #include "sim/core/error.hpp"
+#include "sim/core/phases.hpp"
 #include "sim/engine/fork_run.hpp"
 
 namespace occult::cli {
 namespace {
 
 bool is_comm(const std::string& phase) {
-  return phase.rfind("dispatch", 0) == 0 || phase.rfind("combine", 0) == 0;
+  const PhaseInfo* p = phase_info(phase);
+  return p && p->cls == PhaseClass::Communication;
 }
 
 PhaseStats stats_from(const nlohmann::json& j) {
@@ -70,6 +72,13 @@ double StrategyRun::comm_s() const {
   return t;
 }
 
+double StrategyRun::backward_s() const {
+  double t = 0;
+  for (const auto& [name, p] : phases)
+    if (const PhaseInfo* i = phase_info(name); i && i->backward) t += p.max_s;
+  return t;
+}
+
 double StrategyRun::comm_fraction() const {
   double all = 0;
   for (const auto& [name, p] : phases) all += p.max_s;
@@ -83,6 +92,11 @@ ScenarioResult run_scenario(const Scenario& s, const RunOptions& opt) {
                                           : CostModel::from_profile(read_calibration(s.profile_path),
                                                                     s.profile_path, s.link_correction);
   res.cost_model = cost.describe();
+  if (const auto missing = cost.fallbacks(); !missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    res.notes.push_back("the profile has no samples of " + list + ": the roofline stands in for them");
+  }
   res.profile_tag = cost.tag();
 
   std::optional<Trace> trace;
@@ -93,9 +107,10 @@ ScenarioResult run_scenario(const Scenario& s, const RunOptions& opt) {
                        s.trace_path + " routes " + std::to_string(trace->num_experts) + " experts, top-" +
                            std::to_string(trace->top_k) + "; the model has " +
                            std::to_string(s.model.experts) + ", top-" + std::to_string(s.model.top_k));
-    if (int(trace->layers.size()) < s.layers)
+    if (int(trace->layers.size()) < s.first_layer + s.layers)
       throw InputError(s.file, 0, "workload.layers",
-                       std::to_string(s.layers) + " layers to simulate, but " + s.trace_path + " has " +
+                       std::to_string(s.first_layer + s.layers) + " layers needed (first_layer + layers), but " +
+                           s.trace_path + " has " +
                            std::to_string(trace->layers.size()));
   }
 
@@ -147,7 +162,7 @@ ScenarioResult run_scenario(const Scenario& s, const RunOptions& opt) {
       for (std::size_t r = first_run; r < res.runs.size(); ++r)
         res.runs[r].speedup_vs_standard = standard->total_s / res.runs[r].total_s;
   }
-  res.notes.assign(notes.begin(), notes.end());
+  res.notes.insert(res.notes.end(), notes.begin(), notes.end());
   if (!opt.timeline_path.empty()) {
     // With a single run the user gets exactly the file they named.
     if (res.runs.size() == 1) {

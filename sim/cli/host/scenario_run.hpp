@@ -16,8 +16,8 @@ namespace occult::cli {
 
 struct StrategyRun {
   std::string strategy, placement;
-  // Per phase ("layout", "dispatch", "expert", "combine", "unpack", "*_bwd"): statistics of the
-  // per-device durations, each averaged over the simulated layers.
+  // Per phase (sim/core/phases.hpp names): statistics of the per-device durations, each averaged over
+  // the simulated layers.
   std::map<std::string, PhaseStats> phases;
   double total_s = 0;                                 // layer makespan, mean over simulated layers
   std::map<std::string, double> bytes_by_link_class;  // bytes carried per link class, per layer
@@ -31,7 +31,8 @@ struct StrategyRun {
   double sim_wall_s = 0;  // simulator wall time, summed over layers
   std::string model_note;
 
-  double comm_s() const;         // dispatch + combine (+ their backward) max-over-devices durations
+  double comm_s() const;         // the communication phases' max-over-devices durations (phases.hpp)
+  double backward_s() const;     // the backward phases' max-over-devices durations
   double comm_fraction() const;  // comm_s / (sum of all phases' max durations)
 };
 
