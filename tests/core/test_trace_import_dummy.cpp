@@ -3,17 +3,15 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "sim/core/trace_import.hpp"
+#include "tests/core/temp_dir_test.hpp"
 
 namespace occult {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr int kExperts = 16;
 
@@ -50,26 +48,15 @@ class Log {
   std::vector<std::int32_t> real_ids_;
 };
 
-class DummyBlocks : public ::testing::Test {
+class DummyBlocks : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("occult_dummy_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string write(const std::string& name, const std::string& text) {
-    const auto p = (dir_ / name).string();
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
+  DummyBlocks() : TempDirTest("occult_dummy_") {}
   Trace import(const std::string& text, ImportReport& rep, bool keep = false) {
     ImportOptions o;
     o.experts = kExperts;
     o.keep_degenerate = keep;
     return import_trace({write("log.jsonl", text)}, o, &rep);
   }
-  fs::path dir_;
 };
 
 void expect_block(const DegenerateDrop& d, std::int64_t first, std::int64_t records, std::int64_t passes,
