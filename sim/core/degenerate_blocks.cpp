@@ -27,7 +27,13 @@ void DegenerateBlockFinder::close_unit() {
     ++block_.units;
   } else {
     close_block();
-    block_ = {unit_first_, unit_records_, 1, unit_line_, unit_set_};
+    // Field by field: the set's storage is reused, since in logs without pass marks every record opens
+    // a block.
+    block_.first = unit_first_;
+    block_.records = unit_records_;
+    block_.units = 1;
+    block_.line = unit_line_;
+    block_.experts.assign(unit_set_.begin(), unit_set_.end());
   }
   unit_records_ = 0;
 }
