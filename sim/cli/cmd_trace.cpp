@@ -44,8 +44,15 @@ void print_import_report(const ImportArgs& a, const Trace& t, const ImportReport
   if (a.json) {
     json drops = json::array();
     for (const auto& d : r.drops)
-      drops.push_back(
-          {{"file", d.file}, {"layer", d.layer}, {"records", d.records}, {"expert_set", d.experts}});
+      drops.push_back({{"file", d.file},
+                       {"layer", d.layer},
+                       {"first_record", d.first_record},
+                       {"line", d.line},
+                       {"records", d.records},
+                       {"passes", d.passes},
+                       {"passes_known", d.passes_known},
+                       {"dropped", d.dropped},
+                       {"expert_set", d.experts}});
     json doc = {{"output", a.out},
                 {"experts", t.num_experts},
                 {"experts_inferred", r.experts_inferred},
@@ -69,10 +76,15 @@ void print_import_report(const ImportArgs& a, const Trace& t, const ImportReport
   if (r.bad_records > 0)
     std::cout << "  bad records skipped (--skip-bad): " << r.bad_records << "; first: " << r.first_bad
               << "\n";
-  std::cout << "  degenerate start-up records dropped: " << r.degenerate_dropped << "\n";
+  std::cout << "  degenerate (dummy) blocks: " << r.drops.size()
+            << ", records dropped: " << r.degenerate_dropped
+            << (a.opts.keep_degenerate && !r.drops.empty() ? " (kept: --keep-degenerate)" : "") << "\n";
   for (const auto& d : r.drops) {
-    std::cout << "    " << d.file << " layer " << d.layer << ": " << d.records
-              << " leading records with expert set [";
+    std::cout << "    " << d.file << " layer " << d.layer << ": records " << d.first_record << ".."
+              << d.first_record + d.records - 1 << " (from line " << d.line << "), " << d.records
+              << " records";
+    if (d.passes_known) std::cout << " in " << d.passes << " forward pass(es)";
+    std::cout << ", expert set [";
     for (std::size_t i = 0; i < d.experts.size(); ++i) std::cout << (i ? "," : "") << d.experts[i];
     std::cout << "]\n";
   }
@@ -88,8 +100,10 @@ void add_import(CLI::App& trace) {
       "`topk_weights` (or `gating_probs`); lines whose `type` is not \"route\" are skipped.\n"
       ".npy: integer ids [tokens, k] (layer = trailing number of the file name, else the\n"
       "input's position) or [layers, tokens, k]; gate weights via --weights.\n"
-      "A leading run of identical expert sets (start-up passes on dummy input) is dropped\n"
-      "per file and layer and reported.\n"
+      "Forward passes on dummy input (profiling, warm-up, CUDA graph capture, restarts) are\n"
+      "dropped wherever they sit and reported: consecutive passes whose records all pick one\n"
+      "expert set, at least --degenerate-min records (passes: a \"pass\" field or a restarting\n"
+      "\"token_idx\"; without either, runs of identical expert sets).\n"
       "Example: occult trace import logs/moe_layer*.jsonl --model qwen1.5-moe-a2.7b -o q.trace");
   c->add_option("inputs", a->inputs, "routing logs; several layers per file or one file per layer")
       ->required();
@@ -100,9 +114,9 @@ void add_import(CLI::App& trace) {
   c->add_option("--model", a->model, "preset (" + preset_list() + ") or a model .toml; sets E and k");
   c->add_flag("--skip-bad", a->opts.skip_bad,
               "count and skip malformed records instead of stopping at the first");
-  c->add_flag("--keep-degenerate", a->opts.keep_degenerate, "keep leading runs of identical expert sets");
+  c->add_flag("--keep-degenerate", a->opts.keep_degenerate, "report degenerate (dummy) blocks but keep them");
   c->add_option("--degenerate-min", a->opts.degenerate_min_run,
-                "shortest leading run of identical expert sets treated as start-up passes")
+                "fewest records of a block of one-expert-set passes treated as dummy routing")
       ->default_val(32);
   c->add_option("--weights", a->opts.weight_files,
                 ".npy gate weights, one per .npy input, same order and shape");

@@ -10,6 +10,22 @@ namespace {
 constexpr int kMaxLayer = 1'000'000;
 constexpr int kMaxTopK = 1024;
 constexpr std::int64_t kMaxExpertId = (1 << 20) - 1;
+
+// Removes the blocks' tokens (block.first counts from token `offset`; blocks in order, disjoint) from a
+// row-major [tokens x k] array in one pass, however many blocks there are.
+template <class T>
+void erase_blocks(std::vector<T>& rows, std::int64_t offset, const std::vector<DegenerateBlock>& blocks,
+                  int k) {
+  auto out = rows.begin() + std::ptrdiff_t(offset * k);
+  auto in = out;
+  for (const auto& b : blocks) {
+    const auto from = rows.begin() + std::ptrdiff_t((offset + b.first) * k);
+    out = std::move(in, from, out);
+    in = from + std::ptrdiff_t(b.records * k);
+  }
+  out = std::move(in, rows.end(), out);
+  rows.erase(out, rows.end());
+}
 }  // namespace
 
 void RoutingCollector::begin_file(const std::string& path) {
@@ -23,7 +39,7 @@ void RoutingCollector::bad(long line, const std::string& field, const std::strin
 }
 
 void RoutingCollector::add(int layer, std::span<const std::int64_t> ids, std::span<const double> weights,
-                           long line) {
+                           long line, const PassMark& mark) {
   if (layer < 0 || layer > kMaxLayer)
     return bad(line, "layer", "must be in [0, " + std::to_string(kMaxLayer) + "]");
   const int want_k = opts_.top_k > 0 ? opts_.top_k : top_k_;
@@ -53,7 +69,7 @@ void RoutingCollector::add(int layer, std::span<const std::int64_t> ids, std::sp
       if (!std::isfinite(weights[j]) || weights[j] < 0 || weights[j] > 3.4e38)
         return bad(line, "topk_weights[" + std::to_string(j) + "]", "must be a finite number >= 0");
   }
-  auto [seg, fresh] = segments_.try_emplace(layer);
+  auto [seg, fresh] = segments_.try_emplace(layer, opts_.degenerate_min_run);
   LayerData& data = layers_[layer];
   if (fresh) {
     seg->second.start_token = std::int64_t(data.experts.size()) / std::max(1, int(ids.size()));
@@ -70,11 +86,18 @@ void RoutingCollector::add(int layer, std::span<const std::int64_t> ids, std::sp
   scratch_.assign(ids.begin(), ids.end());
   std::sort(scratch_.begin(), scratch_.end());
   Segment& s = seg->second;
-  if (fresh) s.first_set = scratch_;
-  if (s.run_open && scratch_ == s.first_set)
-    ++s.leading_run;
-  else
-    s.run_open = false;
+  bool new_pass = false;
+  if (mark.pass) {
+    new_pass = s.last_pass != mark.pass;
+    s.last_pass = mark.pass;
+    s.passes_known = true;
+  }
+  if (mark.token_idx) {
+    if (s.last_token_idx && *mark.token_idx <= *s.last_token_idx) new_pass = s.passes_known = true;
+    s.last_token_idx = mark.token_idx;
+  }
+  s.by_pass.add(scratch_, new_pass, line);
+  s.by_record.add(scratch_, true, line);
   for (std::size_t j = 0; j < ids.size(); ++j) {
     data.experts.push_back(std::int32_t(ids[j]));
     data.weights.push_back(weights.empty() ? 1.0f / float(ids.size()) : float(weights[j]));
@@ -85,14 +108,18 @@ void RoutingCollector::add(int layer, std::span<const std::int64_t> ids, std::sp
 
 void RoutingCollector::end_file() {
   for (auto& [layer, s] : segments_) {
-    if (opts_.keep_degenerate || s.leading_run < opts_.degenerate_min_run) continue;
-    LayerData& data = layers_[layer];
-    const auto from = std::ptrdiff_t(s.start_token * top_k_);
-    const auto to = from + std::ptrdiff_t(s.leading_run * top_k_);
-    data.experts.erase(data.experts.begin() + from, data.experts.begin() + to);
-    data.weights.erase(data.weights.begin() + from, data.weights.begin() + to);
-    report_.degenerate_dropped += s.leading_run;
-    report_.drops.push_back({file_, layer, s.leading_run, s.first_set});
+    const auto blocks = (s.passes_known ? s.by_pass : s.by_record).finish();
+    if (blocks.empty()) continue;
+    if (!opts_.keep_degenerate) {
+      LayerData& data = layers_[layer];
+      erase_blocks(data.experts, s.start_token, blocks, top_k_);
+      erase_blocks(data.weights, s.start_token, blocks, top_k_);
+    }
+    for (const auto& b : blocks) {
+      if (!opts_.keep_degenerate) report_.degenerate_dropped += b.records;
+      report_.drops.push_back({file_, layer, b.records, b.experts, b.first, b.line, b.units, s.passes_known,
+                               !opts_.keep_degenerate});
+    }
   }
   segments_.clear();
 }
@@ -119,8 +146,9 @@ Trace RoutingCollector::finish() {
                          " exceeds the inferred E = " + std::to_string(t.num_experts) + "; pass --experts");
   for (auto& [layer, data] : layers_) {
     if (data.experts.empty())
-      throw InputError(file_, 0, "layer " + std::to_string(layer),
-                       "every record was a degenerate start-up record; nothing left (see --keep-degenerate)");
+      throw InputError(
+          file_, 0, "layer " + std::to_string(layer),
+          "every record was in a degenerate (dummy) block; nothing left (see --keep-degenerate)");
     LayerRouting l;
     l.layer = layer;
     l.top_k = top_k_;

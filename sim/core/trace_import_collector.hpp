@@ -1,12 +1,20 @@
 #pragma once
-// Internal to the importers: gathers records from any log format, checks each one, tracks the
-// leading run of identical expert sets per (file, layer), and builds the Trace at the end.
+// Internal to the importers: gathers records from any log format, checks each one, finds the blocks
+// of dummy routing per (file, layer) (degenerate_blocks.hpp), and builds the Trace at the end.
 #include <map>
+#include <optional>
 #include <span>
 
+#include "sim/core/degenerate_blocks.hpp"
 #include "sim/core/trace_import.hpp"
 
 namespace occult::detail {
+
+// Where a record sits among the forward passes, as far as the log says (either may be absent).
+struct PassMark {
+  std::optional<std::int64_t> pass;       // pass id: a change of it starts a new pass
+  std::optional<std::int64_t> token_idx;  // row inside its pass: a restart (<= the previous) starts one
+};
 
 class RoutingCollector {
  public:
@@ -15,7 +23,8 @@ class RoutingCollector {
   void begin_file(const std::string& path);
   // One (token, layer) record. `weights` may be empty (no gate weights logged). Bad records throw
   // InputError, or are counted and skipped under skip_bad.
-  void add(int layer, std::span<const std::int64_t> ids, std::span<const double> weights, long line);
+  void add(int layer, std::span<const std::int64_t> ids, std::span<const double> weights, long line,
+           const PassMark& mark = {});
   // A record the parser could not even read (malformed JSON, missing field, wrong type).
   void bad(long line, const std::string& field, const std::string& message);
   void typed_skipped() { ++report_.typed_skipped; }
@@ -29,11 +38,14 @@ class RoutingCollector {
     bool any_weights = false;
   };
   struct Segment {  // this file's part of one layer
+    explicit Segment(std::int64_t min_records) : by_pass(min_records), by_record(min_records) {}
     std::int64_t start_token = 0;
-    std::vector<std::int32_t> first_set;  // sorted
-    std::int64_t leading_run = 0;
-    bool run_open = true;
     bool weighted = false;
+    // Passes are known once a record names one or a token_idx restarts; until then (and in logs that
+    // never say) each record is judged as a unit of its own.
+    bool passes_known = false;
+    std::optional<std::int64_t> last_pass, last_token_idx;
+    DegenerateBlockFinder by_pass, by_record;
   };
 
   const ImportOptions& opts_;

@@ -1,6 +1,7 @@
 // JSONL routing logs: one JSON object per line (DESIGN.md 4). Accepted field names:
 //   layer; topk_ids or experts; topk_weights or gating_probs (optional).
 // Lines with a "type" other than "route" (the vLLM logger's "meta" header, ...) are skipped.
+// Optional forward-pass marks: "pass" (integer pass id) and "token_idx" (used when an integer).
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -104,7 +105,18 @@ void read_jsonl(const std::string& path, RoutingCollector& sink) {
       }
       if (!ok) continue;
     }
-    sink.add(int(layer_index), ids, weights, line);
+    PassMark mark;
+    std::int64_t v = 0;
+    if (auto p = rec.find("pass"); p != rec.end()) {
+      if (!as_int(*p, kInt64Min, kInt64Max, v)) {
+        sink.bad(line, "pass", "must be an integer, got " + p->dump());
+        continue;
+      }
+      mark.pass = v;
+    }
+    if (auto t = rec.find("token_idx"); t != rec.end() && as_int(*t, kInt64Min, kInt64Max, v))
+      mark.token_idx = v;
+    sink.add(int(layer_index), ids, weights, line, mark);
   }
   if (in.bad()) throw InputError(path, line, "", "read error");
 }

@@ -28,6 +28,12 @@ struct PlaceOptions {
   std::uint64_t seed = 1;
 };
 
+// Defaults of `occult place`: the option set that did best in cross-validation on the profiles of
+// the real routing logs (docs/placement.md, results/placement-defaults-2026-12-07). PlaceOptions keeps
+// the cheap defaults (2 restarts, no recency) for callers that place on the fly (simulate).
+constexpr int kCliRestarts = 8;
+constexpr int kCliRecentWeight = 4;
+
 // Throws InputError naming the field at fault: G not dividing D, (E + R) not divisible by D, R out of
 // [0, E * (D - 1)] ... (see the implementation for the full list).
 void validate_options(const PlaceOptions& options, int experts);

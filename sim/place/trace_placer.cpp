@@ -176,6 +176,28 @@ Placement place_trace(const Trace& trace, const PlaceOptions& options, double pr
   return p;
 }
 
+nlohmann::json holdout_optimum(const Trace& trace, const PlaceOptions& options, double profile_fraction,
+                               int jobs) {
+  Trace rest;
+  rest.num_experts = trace.num_experts;
+  rest.top_k = trace.top_k;
+  for (const auto& r : trace.layers) {
+    const auto cut = profile_tokens(r.tokens(), profile_fraction);
+    if (cut < r.tokens()) rest.layers.push_back(slice(r, cut, r.tokens()));
+  }
+  if (rest.layers.empty()) return nullptr;
+  PlaceOptions o = options;
+  o.recent_weight = 1;  // in-sample: every token of the set counts alike
+  std::vector<LayerMetrics> m(rest.layers.size());
+  for_each_layer(rest.layers.size(), jobs, [&](std::size_t l) {
+    const auto& r = rest.layers[l];
+    const auto lp =
+        place_layer(make_token_sets(r, rest.num_experts, 0, r.tokens()), o, layer_seed(o, l)).placement;
+    m[l] = analyze_layer(r, lp, o.shape, 1);
+  });
+  return summary(m);
+}
+
 nlohmann::json evaluate_split(const Trace& trace, const Placement& placement, double profile_fraction) {
   std::vector<LayerMetrics> profile, holdout;
   for (std::size_t l = 0; l < trace.layers.size(); ++l) {

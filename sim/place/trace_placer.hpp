@@ -38,4 +38,10 @@ Placement place_trace(const Trace& trace, const PlaceOptions& options, double pr
 //   "intra_ratio", "load_imbalance_max", "load_imbalance_mean"}, "holdout": {...}}.
 nlohmann::json evaluate_split(const Trace& trace, const Placement& placement, double profile_fraction);
 
+// The in-sample optimum of the holdout, for showing the generalisation gap: each layer placed from its
+// holdout tokens themselves (same options, no recency weighting) and scored on them, in the form of
+// evaluate_split's entries; null when no layer has holdout tokens. One more placement of the holdout.
+nlohmann::json holdout_optimum(const Trace& trace, const PlaceOptions& options, double profile_fraction,
+                               int jobs = 1);
+
 }  // namespace occult::place

@@ -144,6 +144,7 @@ const BadCase kBadCases[] = {
     {"duplicate_id", "{\"layer\":0,\"topk_ids\":[2,2]}\n", 0},
     {"ids_not_array", "{\"layer\":0,\"topk_ids\":3}\n", 0},
     {"huge_id", "{\"layer\":0,\"topk_ids\":[1,99999999999999999999]}\n", 0},
+    {"non_integer_pass", "{\"layer\":0,\"pass\":\"a\",\"topk_ids\":[1,2]}\n", 0},
     {"weights_missing_later",
      "{\"layer\":0,\"topk_ids\":[1,2],\"topk_weights\":[0.5,0.5]}\n{\"layer\":0,\"topk_ids\":[1,3]}\n", 0},
 };

@@ -67,6 +67,9 @@ TEST_F(PlaceCli, WritesAPlacementAndPrintsOneJsonDocument) {
   EXPECT_EQ(doc.at("algo"), "metis");
   EXPECT_TRUE(doc["params"].at("recent_weight_auto").get<bool>());
   EXPECT_TRUE(doc.at("metrics").contains("holdout"));
+  // The in-sample optimum of the holdout sits beside it, so that the generalisation gap shows.
+  EXPECT_LE(doc["metrics"].at("holdout_optimum").at("ct_occult").get<double>(),
+            doc["metrics"]["holdout"]["ct_occult"].get<double>());
   EXPECT_LE(doc["metrics"]["profile"]["ct_occult"].get<double>(),
             doc["metrics"]["baseline_contiguous"]["profile"]["ct_occult"].get<double>());
   const auto p = occult::read_placement(path("p.json"));
@@ -77,6 +80,21 @@ TEST_F(PlaceCli, WritesAPlacementAndPrintsOneJsonDocument) {
   // ...and rejects it for another layer count or another expert count.
   EXPECT_EQ(occult("analyze --trace " + path("t16x3") + " --placement " + path("p.json")).code, 2);
   EXPECT_EQ(occult("analyze --trace " + path("t8") + " --placement " + path("p.json")).code, 2);
+}
+
+TEST_F(PlaceCli, DefaultsAreTheCrossValidatedOptionSet) {
+  const auto r =
+      occult("place --trace " + path("t16") + " --devices 4 --algo metis --json -o " + path("d.json"));
+  ASSERT_EQ(r.code, 0);
+  const auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["params"].at("recent_weight").get<int>(), 4);
+  EXPECT_FALSE(doc["params"].at("recent_weight_auto").get<bool>());
+  EXPECT_EQ(doc["params"].at("restarts").get<int>(), 8);
+  EXPECT_FALSE(doc["metrics"].contains("holdout_optimum"));  // the whole trace is the profile
+  const auto base = occult("place --trace " + path("t16") + " --devices 4 --algo contiguous " +
+                           "--profile-fraction 0.5 --json -o " + path("c.json"));
+  ASSERT_EQ(base.code, 0);
+  EXPECT_FALSE(nlohmann::json::parse(base.out)["metrics"].contains("holdout_optimum"));  // reads no tokens
 }
 
 TEST_F(PlaceCli, SameSeedSameFile) {

@@ -11,6 +11,7 @@
 namespace occult::place {
 namespace {
 
+using testing::drifting_trace;
 using testing::small_params;
 
 TEST(PlaceRecency, RecentWeightRepeatsTheLaterHalfOfTheRange) {
@@ -61,26 +62,9 @@ TEST(PlaceRecency, AllPartnerDeltasStayExactAcrossSwaps) {
   EXPECT_EQ(obj.total(), GroupObjective(ts, obj.group_of(), 6).total());
 }
 
-// A layer whose routing changes half-way through the profile: the first half of the profile is drawn
-// from one set of co-activation clusters, the rest of the layer (second half of the profile and the
-// holdout) from another. Recency weighting must then be chosen, and the choice is what the file says.
-Trace drifting_trace() {
-  Trace t;
-  t.model = "synthetic";
-  t.num_experts = 32;
-  t.top_k = 4;
-  for (int l = 0; l < 2; ++l) {
-    auto early = generate_layer(small_params(32, 4, 600, 100 + std::uint64_t(l)), 0);
-    const auto late = generate_layer(small_params(32, 4, 1800, 200 + std::uint64_t(l)), 0);
-    early.experts.insert(early.experts.end(), late.experts.begin(), late.experts.end());
-    early.weights.insert(early.weights.end(), late.weights.begin(), late.weights.end());
-    early.layer = l;
-    t.layers.push_back(early);
-  }
-  validate_trace(t, "drifting_trace");
-  return t;
-}
-
+// drifting_trace(): the first half of the profile comes from one set of co-activation clusters, the
+// rest of each layer from another. Recency weighting must then be chosen, and the choice is what the
+// file says.
 TEST(PlaceRecency, AutoChoosesOnTheProfileAndMatchesTheFixedWeight) {
   const auto trace = drifting_trace();
   PlaceOptions o;

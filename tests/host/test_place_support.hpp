@@ -21,6 +21,26 @@ inline TraceGenParams small_params(int experts, int top_k, std::int64_t tokens, 
   return p;
 }
 
+// Routing that drifts: each layer's first `early` tokens are drawn from one set of co-activation
+// clusters, the next `late` from another (two generated layers of different seeds, concatenated), like
+// a log whose prefill and decode route differently. E = 32, k = 4.
+inline Trace drifting_trace(int layers = 2, std::int64_t early = 600, std::int64_t late = 1800) {
+  Trace t;
+  t.model = "synthetic";
+  t.num_experts = 32;
+  t.top_k = 4;
+  for (int l = 0; l < layers; ++l) {
+    auto first = generate_layer(small_params(32, 4, early, 100 + std::uint64_t(l)), 0);
+    const auto then = generate_layer(small_params(32, 4, late, 200 + std::uint64_t(l)), 0);
+    first.experts.insert(first.experts.end(), then.experts.begin(), then.experts.end());
+    first.weights.insert(first.weights.end(), then.weights.begin(), then.weights.end());
+    first.layer = l;
+    t.layers.push_back(first);
+  }
+  validate_trace(t, "drifting_trace");
+  return t;
+}
+
 // Mean over tokens of the distinct groups their experts land in, from scratch (the test oracle).
 inline double mean_groups(const LayerRouting& r, const std::vector<int>& group_of) {
   std::int64_t sum = 0;

@@ -18,8 +18,9 @@ namespace {
 using nlohmann::json;
 
 struct PlaceArgs {
-  std::string trace, out, algo, recent_weight = "1";
-  int devices = 0, gpus_per_node = 1, replicate = 0, restarts = 2, jobs = 1;
+  std::string trace, out, algo,
+      recent_weight = place::kCliRecentWeight == 0 ? "auto" : std::to_string(place::kCliRecentWeight);
+  int devices = 0, gpus_per_node = 1, replicate = 0, restarts = place::kCliRestarts, jobs = 1;
   double profile_fraction = 1.0, max_load_ratio = 1.1;
   std::uint64_t seed = 1;
   bool json = false;
@@ -48,6 +49,12 @@ void print_text(const PlaceArgs& a, const Placement& p) {
   std::cout << "set            tokens  ct_occult  ct_node  intra_ratio  load(mean  max)\n";
   for (const char* set : {"profile", "holdout"})
     if (p.metrics.contains(set)) print_row(set, p.metrics.at(set));
+  if (p.metrics.contains("holdout_optimum")) {
+    std::cout
+        << "\nin-sample optimum of the holdout (placed from the holdout itself; the gap to the holdout row\n"
+           "is what placing from the profile costs):\n";
+    print_row("optimum", p.metrics.at("holdout_optimum"));
+  }
   if (p.metrics.contains("baseline_contiguous")) {
     std::cout << "\ncontiguous placement on the same tokens, for comparison:\n";
     for (const char* set : {"profile", "holdout"})
@@ -96,6 +103,10 @@ void run_place(const PlaceArgs& a) {
   };
   Placement p = place::place_trace(trace, o, a.profile_fraction, progress, a.jobs);
   p.metrics = place::evaluate_split(trace, p, a.profile_fraction);
+  // The baselines do not read the tokens: no optimum to compare with.
+  if (o.algo != place::Algo::Contiguous && o.algo != place::Algo::RoundRobin)
+    if (auto best = place::holdout_optimum(trace, o, a.profile_fraction, a.jobs); !best.is_null())
+      p.metrics["holdout_optimum"] = std::move(best);
   if (trace.num_experts % a.devices == 0 && o.algo != place::Algo::Contiguous)
     p.metrics["baseline_contiguous"] = place::evaluate_split(
         trace, contiguous_placement(trace.num_experts, o.shape, int(L)), a.profile_fraction);
@@ -158,7 +169,8 @@ void add_place_command(CLI::App& app) {
                   "W: the later half of each layer's profile tokens counts W times (routing drifts, e.g. "
                   "prefill -> decode). auto: W from {1, 2, 3, 4, 6, 8} chosen on the profile alone (placed "
                   "from its first half, scored on its second half, all layers together); costs 6 placements "
-                  "of half the profile more")
+                  "of half the profile more. The defaults of --restarts and --recent-weight did best in "
+                  "cross-validation on the profiles of real logs (docs/placement.md)")
       ->capture_default_str();
   cmd->add_option("--seed", a->seed, "seed of METIS and of the refinement; same seed, same placement")
       ->capture_default_str();
