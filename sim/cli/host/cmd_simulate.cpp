@@ -27,7 +27,7 @@ void add_simulate_command(CLI::App& app) {
     bool json = false;
     std::string timeline;
     int jobs = 1;
-    bool quiet = false;
+    bool quiet = false, verbose = false;
   };
   auto o = std::make_shared<Opts>();
   cmd->add_option("scenario", o->scenario, "scenario file (TOML)")->required()->check(CLI::ExistingFile);
@@ -45,6 +45,9 @@ void add_simulate_command(CLI::App& app) {
   cmd->add_option("-j,--jobs", o->jobs, "simulations run in parallel, in forked processes (default 1)")
       ->check(CLI::Range(1, 256));
   cmd->add_flag("-q,--quiet", o->quiet, "no progress lines on stderr");
+  cmd->add_flag("-v,--verbose", o->verbose,
+                "also what each simulation builds (activities, links) on stderr, and every link correction "
+                "the calibration profile applied");
   cmd->callback([o] {
     ScenarioDoc doc = ScenarioDoc::load(o->scenario);
     for (const auto& s : o->sets) doc.set(s);
@@ -60,12 +63,13 @@ void add_simulate_command(CLI::App& app) {
     RunOptions ro;
     ro.jobs = o->jobs;
     ro.progress = !o->quiet;
+    ro.verbose = o->verbose;
     ro.timeline_path = o->timeline;
     const ScenarioResult r = run_scenario(s, ro);
     if (o->json) {
       std::cout << scenario_result_json(r).dump(2) << "\n";
     } else {
-      print_result(r, stdout);
+      print_result(r, stdout, o->verbose);
     }
   });
 }
