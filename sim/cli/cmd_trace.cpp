@@ -1,12 +1,14 @@
 // occult trace import | gen | stats
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "sim/cli/commands.hpp"
 #include "sim/core/error.hpp"
+#include "sim/core/input_file.hpp"
+#include "sim/core/memory_budget.hpp"
 #include "sim/core/model.hpp"
+#include "sim/core/output_file.hpp"
 #include "sim/core/trace.hpp"
 #include "sim/core/trace_gen.hpp"
 #include "sim/core/trace_import.hpp"
@@ -19,7 +21,7 @@ using nlohmann::json;
 
 // A preset name, or a TOML model file (a path ending in .toml or naming an existing file).
 ModelConfig resolve_model(const std::string& spec) {
-  if (spec.ends_with(".toml") || std::filesystem::is_regular_file(spec)) return load_model_file(spec);
+  if (spec.ends_with(".toml") || names_input(spec)) return load_model_file(spec);
   return model_preset(spec);
 }
 
@@ -91,12 +93,17 @@ void add_import(CLI::App& trace) {
       "A leading run of identical expert sets (start-up passes on dummy input) is dropped\n"
       "per file and layer and reported.\n"
       "Example: occult trace import logs/moe_layer*.jsonl --model qwen1.5-moe-a2.7b -o q.trace");
-  c->add_option("inputs", a->inputs, "routing logs; several layers per file or one file per layer")
+  c->add_option("inputs", a->inputs,
+                "routing logs; several layers per file or one file per layer; '-' is standard input, and\n"
+                "pipes (<(zcat log.jsonl.gz)) work")
       ->required();
   c->add_option("-o,--output", a->out, "output trace file (binary, docs/formats/trace.md)")->required();
+  // Unset means "infer"; an explicit 0 is an error, not a silent "infer".
   c->add_option("--experts", a->opts.experts,
-                "E, routed experts; ids >= E are errors (default: largest id + 1)");
-  c->add_option("--top-k", a->opts.top_k, "k, ids per record (default: from the first record)");
+                "E, routed experts; ids >= E are errors (default: largest id + 1)")
+      ->check(CLI::Range(1, 1 << 20));
+  c->add_option("--top-k", a->opts.top_k, "k, ids per record (default: from the first record)")
+      ->check(CLI::Range(1, 1024));
   c->add_option("--model", a->model, "preset (" + preset_list() + ") or a model .toml; sets E and k");
   c->add_flag("--skip-bad", a->opts.skip_bad,
               "count and skip malformed records instead of stopping at the first");
@@ -123,6 +130,9 @@ void add_import(CLI::App& trace) {
     a->opts.format = a->format == "jsonl" ? LogFormat::Jsonl
                      : a->format == "npy" ? LogFormat::Npy
                                           : LogFormat::Auto;
+    std::vector<std::string> inputs = a->inputs;
+    inputs.insert(inputs.end(), a->opts.weight_files.begin(), a->opts.weight_files.end());
+    refuse_overwriting_input(a->out, inputs, "output");
     ImportReport report;
     Trace t = import_trace(a->inputs, a->opts, &report);
     write_trace(t, a->out);
@@ -173,6 +183,11 @@ void add_gen(CLI::App& trace) {
       p->model = m.name;
     }
     validate_gen_params(*p);
+    // Every layer is held until the file is written: ids and weights, 8 bytes per (token, expert).
+    check_memory(sat_product(std::uint64_t(p->tokens), std::uint64_t(p->top_k), std::uint64_t(p->layers), 8),
+                 "generating " + std::to_string(p->tokens) + " tokens x " + std::to_string(p->layers) +
+                     " layers x top-" + std::to_string(p->top_k),
+                 "", 0, "tokens");
     Trace t;
     t.num_experts = p->experts;
     t.top_k = p->top_k;
@@ -273,7 +288,8 @@ void add_stats(CLI::App& trace) {
       "co-activations in the top 10% of expert pairs; mean lift of co-chosen pairs over\n"
       "independent choice, 1 = no structure; most co-activated pairs).\n"
       "Example: occult trace stats q.trace --json");
-  c->add_option("trace", *in, "trace file written by `occult trace import` or `occult trace gen`")
+  c->add_option("trace", *in,
+                "trace file written by `occult trace import` or `occult trace gen` ('-': stdin)")
       ->required();
   c->add_flag("--json", *as_json, "one JSON document on stdout (per-layer loads and top pairs included)");
   c->add_option("--top-pairs", *top, "how many most co-activated pairs to list per layer")
