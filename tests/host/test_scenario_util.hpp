@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/core/cli_shell.hpp"
+
 namespace occult::test {
 
 // A fresh folder under the system temp dir, removed at the end of the test.
@@ -75,7 +77,7 @@ struct RunResult {
 inline RunResult run_occult(const std::string& args) {
   const auto errfile =
       std::filesystem::temp_directory_path() / ("occult_stderr_" + std::to_string(::getpid()));
-  const std::string cmd = std::string(OCCULT_BIN) + " " + args + " 2>" + errfile.string();
+  const std::string cmd = occult_bin() + " " + args + " 2>" + errfile.string();
   RunResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;
