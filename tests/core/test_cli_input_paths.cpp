@@ -97,9 +97,12 @@ TEST(CliInputPaths, DirectoriesAreBadInput) {
 
 TEST(CliInputPaths, OutputsAreWholeOrAbsent) {
   Inputs in;
-  // A failed run leaves the previous output as it was (the new one is written aside and renamed).
+  // A write that fails midway (here: past a file size limit, as on a full disk) leaves the previous
+  // file as it was; it used to be truncated first and left cut off.
   ASSERT_EQ(in.run("cp t.trace keep.trace").code, 0);
-  EXPECT_EQ(in.run("$OCCULT trace import t.jsonl --top-k 3 -o keep.trace").code, 2);
+  const auto r = in.run("trap '' XFSZ; ulimit -f 64; $OCCULT trace gen --tokens 100000 -o keep.trace");
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("write failed"), std::string::npos) << r.err;
   EXPECT_EQ(in.run("cmp t.trace keep.trace").code, 0);
   EXPECT_EQ(in.run("ls -A | grep -c '^\\.keep'").out, "0\n");  // no temporary file left behind
   // Writing to a device or a pipe writes to it, never replaces it.

@@ -1,7 +1,9 @@
 // Kills `occult sweep` (SIGKILL, with its forked jobs) at random moments, many times over, and checks
 // after every kill that no row the results file held before is lost, changed or repeated. Every few
-// runs the file is damaged the way a second writer or an editor could damage it (a garbage line, a row
-// cut short), so that the repair which removes such lines gets killed at random moments too.
+// runs the file is damaged the way a second writer, an editor or a full disk could damage it (garbage
+// lines, a row cut short, an unfinished last line), so that the repair gets killed at random moments
+// too. On the code before the append-only log, a kill during the rewrite that dropped an unfinished last
+// line lost rows.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -119,11 +121,13 @@ TEST(SweepCrash, NoRowIsEverLostChangedOrRepeatedWheneverTheProcessDies) {
     const double left = full_s * (1.0 - double(held.size()) / double(reference.size()));
     double delay = startup_s * 0.5 + unit(rng) * (startup_s + 1.1 * left);
     if (iter % 6 == 2 && std::filesystem::exists(csv)) {
-      // Damage as a second writer or an editor could leave it (garbage lines, a row cut short), plenty
-      // of it so that its repair takes a while; this run is killed around its start, during the repair.
+      // Damage as a second writer, an editor or a full disk could leave it (garbage lines, a row cut
+      // short, an unfinished last line), plenty of it so that its repair takes a while; this run is
+      // killed around its start, during the repair.
       std::ofstream out(csv, std::ios::app | std::ios::binary);
       out << "\n" << ref_text.substr(ref_header.size() + 1, 50) << "\n";
       for (int g = 0; g < 3000; ++g) out << "INJECTED garbage " << g << ", \"with a quote\n";
+      if (damaged % 2) out << "INJECTED unfinished last line";  // as a write cut short leaves it
       ++damaged;
       damage_in_file = true;
       delay = startup_s * (0.5 + unit(rng));
