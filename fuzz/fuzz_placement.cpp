@@ -5,22 +5,17 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "fuzz/fuzz_file.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/placement.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string in = "/tmp/occult_fuzz_placement_" + std::to_string(getpid()) + ".json";
   static const std::string out = "/tmp/occult_fuzz_placement_out_" + std::to_string(getpid()) + ".json";
-  // A fresh file each time: truncating in place makes ext4 flush on close (auto_da_alloc), 100x slower.
-  std::remove(in.c_str());
-  FILE* f = std::fopen(in.c_str(), "wb");
-  if (!f) return 0;
-  std::fwrite(data, 1, size, f);
-  std::fclose(f);
+  const std::string in = occult::fuzz::fresh_file("placement", data, size);
+  if (in.empty()) return 0;
   occult::Placement p;
   try {
     p = occult::read_placement(in);

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <cstdint>
-#include <cstdio>
 #include <string>
 
+#include "fuzz/fuzz_file.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/trace.hpp"
 
@@ -22,14 +22,8 @@ void read_quietly(const std::string& path) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string path = "/tmp/occult_fuzz_trace_" + std::to_string(getpid()) + ".trace";
-  // A fresh file each time: truncating in place makes ext4 flush on close (auto_da_alloc), 100x slower.
-  std::remove(path.c_str());
-  if (FILE* f = std::fopen(path.c_str(), "wb")) {
-    std::fwrite(data, 1, size, f);
-    std::fclose(f);
+  if (const std::string path = occult::fuzz::fresh_file("trace", data, size); !path.empty())
     read_quietly(path);
-  }
   // The same bytes through a pipe; inputs are at most -max_len bytes, well within a pipe's buffer.
   int fds[2];
   if (size <= 65536 && ::pipe(fds) == 0) {

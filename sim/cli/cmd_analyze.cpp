@@ -133,15 +133,8 @@ Setup prepare(const AnalyzeArgs& a) {
 
 // ---- output for people ------------------------------------------------------------------------
 
-std::string human_bytes(std::int64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = double(b);
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
-  return buf;
-}
+// Byte counts are never negative: --row-bytes is bounded so that they cannot overflow.
+std::string human_bytes(std::int64_t b) { return format_bytes(std::uint64_t(b), 2); }
 
 std::string fmt(const char* f, double v) {
   char buf[32];

@@ -41,6 +41,8 @@ struct ImportArgs {
 };
 
 void print_import_report(const ImportArgs& a, const Trace& t, const ImportReport& r) {
+  // With -o - the trace itself is on stdout: the report goes to stderr.
+  std::ostream& out = a.out == "-" ? std::cerr : std::cout;
   std::int64_t kept = 0;
   for (const auto& l : t.layers) kept += l.tokens();
   if (a.json) {
@@ -60,25 +62,25 @@ void print_import_report(const ImportArgs& a, const Trace& t, const ImportReport
                 {"first_bad_record", r.first_bad},
                 {"degenerate_dropped", r.degenerate_dropped},
                 {"degenerate_runs", drops}};
-    std::cout << doc.dump(2) << "\n";
+    out << doc.dump(2) << "\n";
     return;
   }
-  std::cout << "wrote " << a.out << ": E=" << t.num_experts
+  out << "wrote " << a.out << ": E=" << t.num_experts
             << (r.experts_inferred ? " (inferred: largest id + 1)" : "") << ", k=" << t.top_k << ", "
             << t.layers.size() << " layer(s), " << kept << " records kept\n";
-  std::cout << "  records read: " << r.records << ", typed non-route lines skipped: " << r.typed_skipped
+  out << "  records read: " << r.records << ", typed non-route lines skipped: " << r.typed_skipped
             << "\n";
   if (r.bad_records > 0)
-    std::cout << "  bad records skipped (--skip-bad): " << r.bad_records << "; first: " << r.first_bad
+    out << "  bad records skipped (--skip-bad): " << r.bad_records << "; first: " << r.first_bad
               << "\n";
-  std::cout << "  degenerate start-up records dropped: " << r.degenerate_dropped << "\n";
+  out << "  degenerate start-up records dropped: " << r.degenerate_dropped << "\n";
   for (const auto& d : r.drops) {
-    std::cout << "    " << d.file << " layer " << d.layer << ": " << d.records
+    out << "    " << d.file << " layer " << d.layer << ": " << d.records
               << " leading records with expert set [";
-    for (std::size_t i = 0; i < d.experts.size(); ++i) std::cout << (i ? "," : "") << d.experts[i];
-    std::cout << "]\n";
+    for (std::size_t i = 0; i < d.experts.size(); ++i) out << (i ? "," : "") << d.experts[i];
+    out << "]\n";
   }
-  for (const auto& l : t.layers) std::cout << "  layer " << l.layer << ": " << l.tokens() << " tokens\n";
+  for (const auto& l : t.layers) out << "  layer " << l.layer << ": " << l.tokens() << " tokens\n";
 }
 
 void add_import(CLI::App& trace) {
@@ -97,7 +99,7 @@ void add_import(CLI::App& trace) {
                 "routing logs; several layers per file or one file per layer; '-' is standard input, and\n"
                 "pipes (<(zcat log.jsonl.gz)) work")
       ->required();
-  c->add_option("-o,--output", a->out, "output trace file (binary, docs/formats/trace.md)")->required();
+  c->add_option("-o,--output", a->out, "output trace file (binary, docs/formats/trace.md); '-': stdout")->required();
   // Unset means "infer"; an explicit 0 is an error, not a silent "infer".
   c->add_option("--experts", a->opts.experts,
                 "E, routed experts; ids >= E are errors (default: largest id + 1)")
@@ -158,7 +160,7 @@ void add_gen(CLI::App& trace) {
       "Mixtral-8x7B --skew 0.35 --affinity 0.3 --groups 3.\n"
       "Example: occult trace gen --model deepseek-v3 --tokens 65536 --layers 4 "
       "--skew 0.2 --affinity 0.5 --groups 24 -o dsv3.trace");
-  c->add_option("-o,--output", *out, "output trace file")->required();
+  c->add_option("-o,--output", *out, "output trace file; '-': stdout")->required();
   auto* e = c->add_option("--experts", p->experts, "E, routed experts per layer")->default_val(64);
   auto* k = c->add_option("--top-k", p->top_k, "k, experts per token")->default_val(8);
   c->add_option("--model", *model, "preset (" + preset_list() + ") or a model .toml; sets E and k")
@@ -199,7 +201,7 @@ void add_gen(CLI::App& trace) {
     }
     if (p->layers > 1) std::cerr << "\n";
     write_trace(t, *out);
-    std::cout << "wrote " << *out << ": " << t.source << "\n";
+    (*out == "-" ? std::cerr : std::cout) << "wrote " << *out << ": " << t.source << "\n";
   });
 }
 

@@ -97,14 +97,14 @@ std::uint64_t sat_mul(std::uint64_t a, std::uint64_t b) {
 
 std::uint64_t sat_add(std::uint64_t a, std::uint64_t b) { return b > kMax - a ? kMax : a + b; }
 
-std::string format_bytes(std::uint64_t bytes) {
+std::string format_bytes(std::uint64_t bytes, int decimals) {
   if (bytes == kMax) return "more than 16 EiB";
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
   double v = double(bytes);
   int u = 0;
   while (v >= 1024 && u < 6) v /= 1024, ++u;
   char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  std::snprintf(buf, sizeof buf, "%.*f %s", u == 0 ? 0 : decimals, v, units[u]);
   return buf;
 }
 

@@ -33,8 +33,9 @@ std::uint64_t sat_product(std::uint64_t a, T... rest) {
   return p;
 }
 
-// "1.5 GiB", "512 MiB", "4.2 TiB"; saturated values print as "more than 16 EiB".
-std::string format_bytes(std::uint64_t bytes);
+// "1.5 GiB", "512.0 MiB", "4.2 TiB" (`decimals` after the point; bytes as a whole number); saturated
+// values print as "more than 16 EiB".
+std::string format_bytes(std::uint64_t bytes, int decimals = 1);
 // "64G", "64GiB", "1.5T", "512M", "4096" (bytes); binary units. InputError(field) when malformed or 0.
 std::uint64_t parse_size(const std::string& text, const std::string& field);
 

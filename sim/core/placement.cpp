@@ -175,7 +175,8 @@ Placement read_placement(const std::string& path) {
   };
   constexpr std::int64_t kMaxExperts = 1 << 20, kMaxDevices = 1 << 24;
   Placement p;
-  if (j.value("format", std::string()) != "occult-placement")
+  const auto format = j.find("format");
+  if (format == j.end() || *format != "occult-placement")
     throw InputError(name, 0, "format", "expected \"occult-placement\"");
   p.num_experts = json_int(field("experts"), 1, kMaxExperts, name, "experts");
   p.shape.devices = json_int(field("devices"), 1, kMaxDevices, name, "devices");

@@ -28,7 +28,7 @@ struct Inputs : ShellDir {
   Inputs() : ShellDir("cli_input_paths") {
     file("t.jsonl", jsonl());
     EXPECT_EQ(run("$OCCULT trace gen --experts 8 --top-k 2 --tokens 64 --layers 2 -o t.trace").code, 0);
-    write_placement(contiguous_placement(8, {4, 2}, 1), (path() / "p.json").string());
+    write_placement(contiguous_placement(8, {4, 2}, 1), path("p.json"));
   }
   // Records the import read, from its --json report; -1 when it failed.
   long imported(const std::string& command) const {
@@ -75,6 +75,12 @@ TEST(CliInputPaths, TracesPlacementsAndModelsFromPipes) {
   EXPECT_EQ(nlohmann::json::parse(r.out)["devices"], 4);
   in.file("m.toml", "name = \"m\"\nexperts = 8\ntop_k = 2\nhidden = 64\nffn = 128\nlayers = 2\n");
   r = in.run("$OCCULT trace gen --model <(cat m.toml) --tokens 16 -o g.trace");
+  EXPECT_EQ(r.code, 0) << r.err;
+  // Traces flow between commands; the report of the writing command goes to stderr then.
+  r = in.run("$OCCULT trace gen --experts 8 --top-k 2 --tokens 64 -o - | $OCCULT trace stats - --json");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["tokens"], 64);
+  r = in.run("$OCCULT trace import t.jsonl -o - | $OCCULT analyze --trace - --devices 4 --json");
   EXPECT_EQ(r.code, 0) << r.err;
   // A trace cut short in a pipe is reported as such, not read past its end.
   r = in.run("head -c 100 t.trace | $OCCULT trace stats -");

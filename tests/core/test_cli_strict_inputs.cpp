@@ -20,14 +20,6 @@ struct Dir : ShellDir {
   Dir() : ShellDir("cli_strict_inputs") {
     EXPECT_EQ(run("$OCCULT trace gen --experts 8 --top-k 2 --tokens 64 -o t.trace").code, 0);
   }
-  // Runs `cmd`, expecting exit 2 and every one of `words` in the message.
-  void refused(const std::string& cmd, std::initializer_list<const char*> words) const {
-    const auto r = run(cmd);
-    EXPECT_EQ(r.code, 2) << cmd << "\n" << r.out << r.err;
-    EXPECT_EQ(r.err.rfind("occult: error: ", 0), 0u) << r.err;
-    for (const char* w : words)
-      EXPECT_NE(r.err.find(w), std::string::npos) << cmd << ": no '" << w << "' in\n" << r.err;
-  }
   std::string placement(const std::string& name, const std::string& devices, const std::string& layer) const {
     return file(name, "{\"format\": \"occult-placement\", \"version\": 1, \"experts\": 8, \"devices\": " +
                           devices + ", \"gpus_per_node\": 1, \"layers\": [" + layer + "]}");

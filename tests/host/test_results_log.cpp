@@ -19,6 +19,7 @@
 namespace occult::cli {
 namespace {
 
+using test::slurp;
 using test::TempDir;
 
 std::string header() {
@@ -35,13 +36,6 @@ std::string row(int n) {
          ",small,olmoe,train,node,8,8,1,256,occult,contiguous,none,0.001,0,0.0002,0.0003,0.0002,0,0,0.5,"
          "1000,0,1000,4,3,1,0.2,1.5,roofline,0.01," +
          std::to_string(n);
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 TEST(ResultsScan, CompleteRowsCountTornTailDoesNot) {

@@ -28,14 +28,8 @@
 namespace occult::cli {
 namespace {
 
+using test::slurp;
 using test::TempDir;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // A row without sim_wall_s (the simulator's wall time, the one column that differs between runs).
 std::string deterministic_part(const std::string& row) {

@@ -16,20 +16,14 @@ namespace occult {
 namespace {
 
 using test::run_occult;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::slurp;
 
 struct Sweep : test::ShellDir {
   Sweep() : test::ShellDir("sweep_resume") {
     file("topo.toml", test::kNodeTopology);
     file("s.toml", test::small_scenario("[sweep]\ncluster.devices = [2, 4, 8]\n"));
   }
-  std::string csv() const { return (path() / "r.csv").string(); }
+  std::string csv() const { return path("r.csv"); }
   test::ShellResult sweep(const std::string& extra = "") const {
     return run("$OCCULT sweep s.toml -o r.csv " + extra);
   }
@@ -72,15 +66,13 @@ TEST(SweepResume, RowsCutShortAndGarbageRunAgainAndTheReportReadsTheFile) {
 TEST(SweepResume, NoSweepWritesOneRunTwice) {
   Sweep s;
   // Repeated values and strategies are refused where they are written.
-  auto r = s.sweep("--set sweep.cluster.devices=[2,4,2]");
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("the value 2 appears twice"), std::string::npos) << r.err;
-  r = s.sweep("--set 'compare.strategies=[\"occult\",\"standard\",\"occult\"]'");
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("listed twice"), std::string::npos) << r.err;
+  s.refused("$OCCULT sweep s.toml -o r.csv --set sweep.cluster.devices=[2,4,2]",
+            {"the value 2 appears twice"});
+  s.refused("$OCCULT sweep s.toml -o r.csv --set 'compare.strategies=[\"occult\",\"standard\",\"occult\"]'",
+            {"listed twice"});
   EXPECT_FALSE(std::filesystem::exists(s.csv()));  // a refused sweep leaves no file behind
   // Values written differently that resolve to the same run (0 and 0.0) run once.
-  r = s.sweep("--set 'sweep.workload.skew=[0, 0.0]' --set cluster.devices=8");
+  const auto r = s.sweep("--set 'sweep.workload.skew=[0, 0.0]' --set cluster.devices=8");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.err.find("1 repeating earlier points"), std::string::npos) << r.err;
   EXPECT_EQ(s.rows(), 2u);
@@ -111,18 +103,12 @@ TEST(SweepResume, ScenariosAndResultsFromPipes) {
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("occult"), std::string::npos);
   // Files a scenario names are read more than once: a FIFO there is refused clearly.
-  r = s.run("mkfifo fifo.trace && $OCCULT simulate s.toml -q --set workload.trace=fifo.trace");
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("not a regular file"), std::string::npos) << r.err;
+  s.refused("mkfifo fifo.trace && $OCCULT simulate s.toml -q --set workload.trace=fifo.trace",
+            {"not a regular file"});
   // Outputs that would destroy an input.
-  r = s.run("$OCCULT report r.csv -o r.csv");
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("is also an input"), std::string::npos) << r.err;
-  r = s.run("$OCCULT sweep s.toml -o s.toml");
-  EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("is also an input"), std::string::npos) << r.err;
-  r = s.run("$OCCULT sweep s.toml -o -");
-  EXPECT_EQ(r.code, 2);
+  s.refused("$OCCULT report r.csv -o r.csv", {"is also an input"});
+  s.refused("$OCCULT sweep s.toml -o s.toml", {"is also an input"});
+  s.refused("$OCCULT sweep s.toml -o -", {"give a file name"});
 }
 
 }  // namespace
