@@ -10,13 +10,18 @@ namespace {
 
 // Fitted constants (bytes), from the peak resident memory of `occult simulate` (the process and its
 // forked jobs together) on scenarios/default.toml with synthetic routing, 8 to 8,192 GPUs, expert-parallel
-// groups of 8 to 64 GPUs, 4,096 to 262,144 tokens per GPU (docs/guarantees.md), rounded up by about
-// 1.5x: the process itself; each simulated GPU (its SimGrid host and links, per-device vectors); each
-// (source, destination) pair of an expert-parallel group and strategy (the plans' row matrices and the
-// engine's flows); each routed (token, expert) choice of the group being planned (ids, weights, copies).
+// groups of 8 to 64 GPUs, 4,096 to 262,144 tokens per GPU (docs/guarantees.md), rounded up: the process
+// itself; each simulated GPU (its SimGrid host and links, per-device vectors); each (source,
+// destination) pair of an expert-parallel group, in every strategy's plan (block-diagonal row matrices,
+// up to two stages) and in the engine's flows (one strategy is simulated at a time); each routed (token,
+// expert) choice of the group being planned (ids, weights, copies). The engine's part assumes the
+// cluster is simulated whole: when the engine splits it into independent blocks (docs/simulator.md) it
+// needs less, so the estimate errs high for such clusters (1.7 GiB for scenarios/scale/dsv3-ep16384.toml,
+// which peaks at a quarter of a GiB).
 constexpr std::uint64_t kBase = std::uint64_t(64) << 20;
 constexpr std::uint64_t kPerDevice = 16 << 10;
-constexpr std::uint64_t kPerPair = 200;
+constexpr std::uint64_t kPerPairPlan = 16;
+constexpr std::uint64_t kPerPairEngine = 256;
 constexpr std::uint64_t kPerChoice = 12;
 constexpr std::int64_t kMaxProfileTokens = std::int64_t(1) << 18;  // as in scenario_layer.cpp
 
@@ -45,9 +50,8 @@ MemoryEstimate estimate_scenario_memory(const Scenario& s) {
   const std::uint64_t profile = std::min<std::uint64_t>(group_tokens, kMaxProfileTokens);
   const std::vector<Part> parts = {
       {sat_mul(D, kPerDevice), "cluster.nodes", std::to_string(D) + " simulated GPUs"},
-      {sat_product(D, ep, kPerPair, s.strategies.size()), "cluster.ep_size",
-       std::to_string(D) + " GPUs x " + std::to_string(ep) + " per expert-parallel group x " +
-           std::to_string(s.strategies.size()) + " strategies"},
+      {sat_product(D, ep, sat_add(sat_mul(kPerPairPlan, s.strategies.size()), kPerPairEngine)),
+       "cluster.ep_size", std::to_string(D) + " GPUs x " + std::to_string(ep) + " per expert-parallel group"},
       {sat_product(sat_add(sat_mul(group_tokens, 2 + pruned), profile), k, kPerChoice),
        "workload.tokens_per_device",
        std::to_string(T) + " tokens per GPU x " + std::to_string(ep) + " GPUs per group x top-" +

@@ -136,10 +136,10 @@ void add_sweep_command(CLI::App& app) {
       "`occult report`. Columns: docs/formats/results-csv.md (times in seconds per MoE layer, bytes per\n"
       "layer and direction), then one column per sweep axis. Resumable: rows whose run_id is already in\n"
       "the file are skipped, so an interrupted sweep continues where it stopped (run_id hashes the\n"
-      "resolved scenario and the calibration profile's contents; after updating occult, start a new file). "
-      "Points run in parallel\n"
-      "in forked processes with -j; --shard i/n takes every n-th point starting at i (for several "
-      "machines).\n"
+      "resolved scenario and the calibration profile's contents; after updating occult, start a new file).\n"
+      "The file is an append-only log that never loses a row, whenever the sweep dies; one sweep writes\n"
+      "to it at a time (docs/guarantees.md). Points run in parallel in forked processes with -j; --shard\n"
+      "i/n takes every n-th point starting at i (for several machines, each with its own file).\n"
       "Example: occult sweep scenarios/default.toml -j 2 -o results.csv && occult report results.csv -o "
       "report.html");
   auto o = std::make_shared<SweepOptions>();
