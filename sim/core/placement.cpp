@@ -165,7 +165,7 @@ Placement read_placement(const std::string& path) {
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for numbers like 1E999
     throw InputError(name, 0, "", std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object()) throw InputError(name, 0, "", "not a placement: expected a JSON object");

@@ -40,8 +40,6 @@ std::string describe(const std::vector<std::pair<std::string, std::string>>& val
   return d.empty() ? "(no sweep axes)" : d;
 }
 
-}  // namespace
-
 struct SweepOptions {
   std::string scenario, output, shard;
   std::vector<std::string> sets;
@@ -127,6 +125,8 @@ void run_sweep(const SweepOptions& o) {
       });
   if (!o.quiet) std::fprintf(stderr, "occult sweep: results in %s\n", o.output.c_str());
 }
+
+}  // namespace
 
 void add_sweep_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
