@@ -66,17 +66,15 @@ void print_import_report(const ImportArgs& a, const Trace& t, const ImportReport
     return;
   }
   out << "wrote " << a.out << ": E=" << t.num_experts
-            << (r.experts_inferred ? " (inferred: largest id + 1)" : "") << ", k=" << t.top_k << ", "
-            << t.layers.size() << " layer(s), " << kept << " records kept\n";
-  out << "  records read: " << r.records << ", typed non-route lines skipped: " << r.typed_skipped
-            << "\n";
+      << (r.experts_inferred ? " (inferred: largest id + 1)" : "") << ", k=" << t.top_k << ", "
+      << t.layers.size() << " layer(s), " << kept << " records kept\n";
+  out << "  records read: " << r.records << ", typed non-route lines skipped: " << r.typed_skipped << "\n";
   if (r.bad_records > 0)
-    out << "  bad records skipped (--skip-bad): " << r.bad_records << "; first: " << r.first_bad
-              << "\n";
+    out << "  bad records skipped (--skip-bad): " << r.bad_records << "; first: " << r.first_bad << "\n";
   out << "  degenerate start-up records dropped: " << r.degenerate_dropped << "\n";
   for (const auto& d : r.drops) {
     out << "    " << d.file << " layer " << d.layer << ": " << d.records
-              << " leading records with expert set [";
+        << " leading records with expert set [";
     for (std::size_t i = 0; i < d.experts.size(); ++i) out << (i ? "," : "") << d.experts[i];
     out << "]\n";
   }
@@ -99,7 +97,8 @@ void add_import(CLI::App& trace) {
                 "routing logs; several layers per file or one file per layer; '-' is standard input, and\n"
                 "pipes (<(zcat log.jsonl.gz)) work")
       ->required();
-  c->add_option("-o,--output", a->out, "output trace file (binary, docs/formats/trace.md); '-': stdout")->required();
+  c->add_option("-o,--output", a->out, "output trace file (binary, docs/formats/trace.md); '-': stdout")
+      ->required();
   // Unset means "infer"; an explicit 0 is an error, not a silent "infer".
   c->add_option("--experts", a->opts.experts,
                 "E, routed experts; ids >= E are errors (default: largest id + 1)")

@@ -90,7 +90,8 @@ void run_place(const PlaceArgs& a) {
   o.restarts = a.restarts;
   o.seed = a.seed;
   o.recent_weight = parse_recent_weight(a.recent_weight);
-  if (a.out == "-") throw InputError("", 0, "output", "give a file: the report of the placement is on stdout");
+  if (a.out == "-")
+    throw InputError("", 0, "output", "give a file: the report of the placement is on stdout");
   refuse_overwriting_input(a.out, {a.trace}, "output");
   const Trace trace = read_trace(a.trace);
   place::validate_options(o, trace.num_experts);  // before any work: bad shapes fail fast
