@@ -176,11 +176,11 @@ void measure_kernels(const CalibrateOptions& opt, CalibrationProfile& prof) {
           const double tu = time_adaptive(s, opt.iters, [&](cudaStream_t st) {
             kernels::unpack_reduce(rows.get(), h, T, k, lv, y.get(), st);
           });
-          pts["unpack"].push_back({kernel_work::unpack(sent, T, row_b), tu});
+          pts["unpack." + tag].push_back({kernel_work::unpack(sent, T, row_b), tu});
           const double tg = time_adaptive(s, opt.iters, [&](cudaStream_t st) {
             kernels::pack_rows_only(y.get(), h, rv, lv, rows.get(), st);
           });
-          pts["grad_pack"].push_back({kernel_work::grad_pack(sent, T, row_b), tg});
+          pts["grad_pack." + tag].push_back({kernel_work::grad_pack(sent, T, row_b), tg});
           if (h == 2048) {
             const double tw = time_adaptive(s, opt.iters, [&](cudaStream_t st) {
               kernels::unpack_weight_grad(mwt.get(), slots, T, k, lv, dw.get(), st);

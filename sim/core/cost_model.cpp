@@ -98,11 +98,19 @@ double CostModel::expert_seconds(const ExpertShape& s, bool backward, int elem_b
   return roof_.launch_s + std::max(t_flop, t_mem);
 }
 
-double CostModel::kernel_seconds(const char* name, double x, double roof_bytes) const {
+double CostModel::kernel_seconds(const std::string& name, double x, double roof_bytes) const {
   if (x <= 0) return 0;
   if (measured_)
-    if (const MeasuredCurve* c = profile_.kernel(name)) return c->seconds(x);
+    if (const MeasuredCurve* c = kernel_curve(name)) return c->seconds(x);
   return roof_.launch_s + roof_bytes / (roof_.hbm_Bps * roof_.hbm_efficiency);
+}
+
+// "unpack.occult" and the like: the strategy's own curve, else (a profile measured before the two
+// strategies' curves were told apart) the one curve both shared.
+const MeasuredCurve* CostModel::kernel_curve(const std::string& name) const {
+  if (const MeasuredCurve* c = profile_.kernel(name)) return c;
+  const auto dot = name.find('.');
+  return dot == std::string::npos ? nullptr : profile_.kernel(name.substr(0, dot));
 }
 
 // Each copy's calibrated time includes one event boundary of its microbenchmark; a phase of several
@@ -153,8 +161,8 @@ LayerWork CostModel::layer_work(const CommPlan& plan, const ModelConfig& model,
     std::int64_t sent = 0;
     for (std::size_t s = 0; s < plan.stages.size(); ++s) sent += plan.stages[s].rows.row_sum(d, s == 0);
     const std::int64_t own = plan.stages.empty() ? 0 : plan.stages.front().rows.at(d, d);
-    w.layout_s[i] = kernel_seconds(("layout." + tag).c_str(), kernel_work::layout(tokens), 12.0 * double(tokens) * k);
-    w.pack_s[i] = kernel_seconds(("pack." + tag).c_str(), kernel_work::pack(sent, row, slots),
+    w.layout_s[i] = kernel_seconds("layout." + tag, kernel_work::layout(tokens), 12.0 * double(tokens) * k);
+    w.pack_s[i] = kernel_seconds("pack." + tag, kernel_work::pack(sent, row, slots),
                                  2.0 * kernel_work::pack(sent, row, slots));
     const double own_meta = 4.0 * double(own) * slots;  // expert ids, and gate weights, per slot
     w.dispatch.local_s[i] = copy_seconds({double(own * row), own_meta, own_meta});
@@ -169,11 +177,11 @@ LayerWork CostModel::layer_work(const CommPlan& plan, const ModelConfig& model,
       w.expert_fwd_s[i] = expert_seconds(shape, false, model.elem_bytes);
       if (model.shared_experts > 0 && tokens > 0) w.expert_fwd_s[i] += expert_seconds(shared, false, model.elem_bytes);
     }
-    const double unpack = kernel_seconds("unpack", kernel_work::unpack(sent, tokens, row),
+    const double unpack = kernel_seconds("unpack." + tag, kernel_work::unpack(sent, tokens, row),
                                          kernel_work::unpack(sent, tokens, row));
     w.unpack_s[i] = unpack;
     if (!train) continue;
-    w.grad_pack_s[i] = kernel_seconds("grad_pack", kernel_work::grad_pack(sent, tokens, row),
+    w.grad_pack_s[i] = kernel_seconds("grad_pack." + tag, kernel_work::grad_pack(sent, tokens, row),
                                       kernel_work::grad_pack(sent, tokens, row));
     w.grad_dispatch.local_s[i] = copy_seconds({double(own * row)});
     if (!exec.comm_only) {
@@ -229,9 +237,9 @@ std::vector<std::string> CostModel::fallbacks() const {
   if (!measured_) return out;
   if (profile_.expert_forward.samples.empty()) out.push_back("expert forward");
   if (profile_.expert_backward.samples.empty()) out.push_back("expert backward");
-  for (const char* k : {"layout.standard", "layout.occult", "pack.standard", "pack.occult", "unpack", "grad_pack",
-                        "weight_grad", "copy"})
-    if (!profile_.kernel(k)) out.push_back(k);
+  for (const char* k : {"layout.standard", "layout.occult", "pack.standard", "pack.occult", "unpack.standard",
+                        "unpack.occult", "grad_pack.standard", "grad_pack.occult", "weight_grad", "copy"})
+    if (!kernel_curve(k)) out.push_back(k);
   return out;
 }
 
@@ -248,7 +256,7 @@ std::vector<std::string> CostModel::gaps(const TopologySpec& topo, int devices, 
   for (const auto& f : fallbacks()) {
     const bool needed = (f != "expert forward" && f != "expert backward") ||
                         (!exec.comm_only && (f == "expert forward" || mode == Mode::Train));
-    const bool training_only = f == "grad_pack" || f == "weight_grad";
+    const bool training_only = f.rfind("grad_pack", 0) == 0 || f == "weight_grad";
     if (needed && (!training_only || mode == Mode::Train)) out.push_back("the profile has no " + f + " samples");
   }
   if (exec.counts_sync && profile_.host_roundtrip_s <= 0)

@@ -81,7 +81,8 @@ class CostModel {
   std::vector<std::string> fallbacks() const;
 
  private:
-  double kernel_seconds(const char* name, double x, double roof_bytes) const;
+  double kernel_seconds(const std::string& name, double x, double roof_bytes) const;
+  const MeasuredCurve* kernel_curve(const std::string& name) const;
   double copy_seconds(const std::vector<double>& bytes) const;
 
   bool measured_ = false;

@@ -148,6 +148,31 @@ TEST(CostModel, ProfileDrivesEveryPhase) {
   EXPECT_THROW(c.layer_work(plan, small_model(), {4}, Mode::Train), InputError);
 }
 
+// The two strategies' unpack and gradient pack run the same kernel with different rows per token
+// (one block per token), so a profile times each strategy on its own curve; a profile from before
+// that split has one curve, which both read.
+TEST(CostModel, UnpackAndGradPackReadTheStrategysOwnCurve) {
+  auto p = measured_profile();
+  const auto line = [](double fixed) { return MeasuredCurve({{1, fixed}, {1e12, fixed + 1.0}}); };
+  p.kernels["unpack.occult"] = line(7e-6);
+  p.kernels["unpack.standard"] = line(19e-6);
+  p.kernels["grad_pack.occult"] = line(5e-6);
+  const auto c = CostModel::from_profile(p, "cal.json", LinkCorrection::Calibrated);
+  auto plan = two_device_plan();
+  const double row = 4096, x = (120 + 100) * row;
+  const auto occ = c.layer_work(plan, small_model(), {4, 4}, Mode::Train);
+  EXPECT_DOUBLE_EQ(occ.unpack_s[0], p.kernels["unpack.occult"].seconds(x));
+  EXPECT_DOUBLE_EQ(occ.grad_pack_s[0], p.kernels["grad_pack.occult"].seconds(x));
+  plan.strategy = Strategy::Standard;
+  const auto std_ = c.layer_work(plan, small_model(), {4, 4}, Mode::Train);
+  EXPECT_DOUBLE_EQ(std_.unpack_s[0], p.kernels["unpack.standard"].seconds(x));
+  EXPECT_DOUBLE_EQ(std_.grad_pack_s[0], p.kernels["grad_pack"].seconds(x));  // the shared curve
+  EXPECT_TRUE(c.fallbacks().empty());
+  p.kernels.erase("grad_pack");
+  const auto without = CostModel::from_profile(p, "cal.json", LinkCorrection::Calibrated);
+  EXPECT_EQ(without.fallbacks(), std::vector<std::string>{"grad_pack.standard"});
+}
+
 TEST(CostModel, CalibratedLinksReproduceTheMachineAndScaleByNominalFigures) {
   const auto plan = two_device_plan();  // remote messages of 30 and 10 rows: mean 20 rows
   TopologySpec t;

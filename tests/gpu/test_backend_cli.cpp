@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -13,6 +14,13 @@
 
 namespace {
 
+// The binary under test: the build's, or OCCULT_BIN from the environment where the tests run on
+// another machine than the one that built them (binaries copied to a GPU machine).
+std::string occult_bin() {
+  const char* env = std::getenv("OCCULT_BIN");
+  return env && *env ? env : OCCULT_BIN;
+}
+
 struct Result {
   int code;
   std::string err;
@@ -20,7 +28,7 @@ struct Result {
 
 // stdout and stderr of `occult ARGS`, or (keep_stdout false) stderr alone.
 Result occult(const std::string& args, bool keep_stdout = false) {
-  const std::string cmd = std::string(OCCULT_BIN) + " " + args + (keep_stdout ? " 2>&1" : " 2>&1 >/dev/null");
+  const std::string cmd = occult_bin() + " " + args + (keep_stdout ? " 2>&1" : " 2>&1 >/dev/null");
   std::FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   char buf[512];
@@ -92,7 +100,7 @@ TEST(BackendCli, ScenarioRunsItsLayerOnTheGpus) {
 
 TEST(BackendCli, HelpTeaches) {
   for (const char* sub : {"gpu-run", "calibrate"}) {
-    const std::string cmd = std::string(OCCULT_BIN) + " " + sub + " --help";
+    const std::string cmd = occult_bin() + " " + sub + " --help";
     std::FILE* p = popen(cmd.c_str(), "r");
     std::string out;
     char buf[512];

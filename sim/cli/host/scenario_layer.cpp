@@ -112,8 +112,8 @@ nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost,
                                        bool progress, bool verbose) {
   const int groups = s.devices / s.ep_size;
   WorkloadRouting routing;  // group 0's; each further group's reuses its buffers
-  const Workload w = s.workload();
-  workload_routing(w, layer, trace, 0, routing);
+  const Workload workload = s.workload();
+  workload_routing(workload, layer, trace, 0, routing);
   const LayerPlacement lp = scenario_placement(s, placement, routing.profile, layer);
   const std::string routing_note = routing.note;
   routing.profile = {};
