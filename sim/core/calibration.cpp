@@ -18,10 +18,10 @@ const std::set<std::string>& link_classes() {
 }
 const std::set<std::string>& kernel_names() {
   // unpack and grad_pack without a strategy: profiles measured before the two were told apart.
-  static const std::set<std::string> k = {"layout.standard", "layout.occult",      "pack.standard",
-                                          "pack.occult",     "unpack.standard",    "unpack.occult",
+  static const std::set<std::string> k = {"layout.standard",    "layout.occult",    "pack.standard",
+                                          "pack.occult",        "unpack.standard",  "unpack.occult",
                                           "grad_pack.standard", "grad_pack.occult", "unpack",
-                                          "grad_pack",       "weight_grad",        "copy"};
+                                          "grad_pack",          "weight_grad",      "copy"};
   return k;
 }
 
@@ -40,9 +40,10 @@ MeasuredCurve link_curve(const LinkCalibration& l) {
 }  // namespace
 
 nlohmann::json provenance_to_json(const Provenance& v) {
-  return {{"gpu_name", v.gpu_name}, {"gpu_count", v.gpu_count}, {"gpu_uuid", v.gpu_uuid}, {"driver", v.driver},
-          {"cuda", v.cuda},         {"nccl", v.nccl},           {"date", v.date},         {"command", v.command},
-          {"host", v.host},         {"commit", v.commit}};
+  return {{"gpu_name", v.gpu_name}, {"gpu_count", v.gpu_count}, {"gpu_uuid", v.gpu_uuid},
+          {"driver", v.driver},     {"cuda", v.cuda},           {"nccl", v.nccl},
+          {"date", v.date},         {"command", v.command},     {"host", v.host},
+          {"commit", v.commit}};
 }
 
 double LinkCalibration::latency_s() const {
@@ -208,7 +209,8 @@ CalibrationProfile calibration_from_json(const nlohmann::json& j, const std::str
     LinkCalibration lc;
     lc.link_class = r.text(l, "class", path);
     if (!link_classes().count(lc.link_class))
-      r.fail(path + "class", "unknown link class '" + lc.link_class + "' (known: " + joined(link_classes()) + ")");
+      r.fail(path + "class",
+             "unknown link class '" + lc.link_class + "' (known: " + joined(link_classes()) + ")");
     lc.transport = r.text_or(l, "transport", path, "nccl");
     if (lc.transport != "nccl" && lc.transport != "p2p")
       r.fail(path + "transport", "'" + lc.transport + "' is not a transport (nccl, p2p)");
@@ -216,11 +218,12 @@ CalibrationProfile calibration_from_json(const nlohmann::json& j, const std::str
     if (lc.nccl_mode != "blocking" && lc.nccl_mode != "nonblocking")
       r.fail(path + "nccl_mode", "'" + lc.nccl_mode + "' is not an NCCL mode (blocking, nonblocking)");
     if (p.link(lc.link_class, lc.transport, lc.nccl_mode))
-      r.fail(path + "class", "link class '" + lc.link_class + "' (" + lc.transport + ", " + lc.nccl_mode +
-                                 ") appears twice");
+      r.fail(path + "class",
+             "link class '" + lc.link_class + "' (" + lc.transport + ", " + lc.nccl_mode + ") appears twice");
     lc.how = r.text_or(l, "how", path, "");
     lc.nominal_Bps = r.number(l, "nominal_GBps", path, true) * 1e9;
-    if (r.has(l, "provenance")) lc.provenance = read_provenance(r, r.object(l, "provenance", path), path + "provenance.");
+    if (r.has(l, "provenance"))
+      lc.provenance = read_provenance(r, r.object(l, "provenance", path), path + "provenance.");
     const auto& s = r.array(l, "samples", path);
     for (std::size_t k = 0; k < s.size(); ++k) {
       const std::string sp = path + "samples[" + std::to_string(k) + "].";
@@ -249,7 +252,8 @@ void write_calibration(const CalibrationProfile& p, const std::string& path) {
     out.flush();
     if (!out) throw InputError(path, 0, "", "write failed");
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw InputError(path, 0, "", "cannot replace the profile");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw InputError(path, 0, "", "cannot replace the profile");
 }
 
 }  // namespace occult

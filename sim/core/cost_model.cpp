@@ -151,7 +151,8 @@ LayerWork CostModel::layer_work(const CommPlan& plan, const ModelConfig& model,
   w.grad_combine.meta_bytes_per_row = exec.comm_only ? 0.0 : 4.0 * slots;
   w.grad_combine.messages = exec.comm_only ? 1 : 2;
   w.counts_exchange = exec.counts_sync;
-  if (exec.counts_sync) w.counts_host_s.assign(std::size_t(D), measured_ ? profile_.host_roundtrip_s : roof_.launch_s);
+  if (exec.counts_sync)
+    w.counts_host_s.assign(std::size_t(D), measured_ ? profile_.host_roundtrip_s : roof_.launch_s);
 
   for (int d = 0; d < D; ++d) {
     const auto i = std::size_t(d);
@@ -171,11 +172,16 @@ LayerWork CostModel::layer_work(const CommPlan& plan, const ModelConfig& model,
     const std::int64_t rows = i < plan.recv_rows_per_device.size() ? plan.recv_rows_per_device[i] : pairs;
     const ExpertShape shape{pairs, rows, local_experts[i], model.hidden, model.ffn, !standard};
     // Shared experts see every local token and never travel; they add to the expert phase.
-    const ExpertShape shared{tokens * model.shared_experts, tokens * model.shared_experts, model.shared_experts,
-                             model.hidden, model.shared_ffn > 0 ? model.shared_ffn : model.ffn, false};
+    const ExpertShape shared{tokens * model.shared_experts,
+                             tokens * model.shared_experts,
+                             model.shared_experts,
+                             model.hidden,
+                             model.shared_ffn > 0 ? model.shared_ffn : model.ffn,
+                             false};
     if (!exec.comm_only) {
       w.expert_fwd_s[i] = expert_seconds(shape, false, model.elem_bytes);
-      if (model.shared_experts > 0 && tokens > 0) w.expert_fwd_s[i] += expert_seconds(shared, false, model.elem_bytes);
+      if (model.shared_experts > 0 && tokens > 0)
+        w.expert_fwd_s[i] += expert_seconds(shared, false, model.elem_bytes);
     }
     const double unpack = kernel_seconds("unpack." + tag, kernel_work::unpack(sent, tokens, row),
                                          kernel_work::unpack(sent, tokens, row));
@@ -186,10 +192,10 @@ LayerWork CostModel::layer_work(const CommPlan& plan, const ModelConfig& model,
     w.grad_dispatch.local_s[i] = copy_seconds({double(own * row)});
     if (!exec.comm_only) {
       w.expert_bwd_s[i] = expert_seconds(shape, true, model.elem_bytes);
-      if (model.shared_experts > 0 && tokens > 0) w.expert_bwd_s[i] += expert_seconds(shared, true, model.elem_bytes);
+      if (model.shared_experts > 0 && tokens > 0)
+        w.expert_bwd_s[i] += expert_seconds(shared, true, model.elem_bytes);
     }
-    w.grad_combine.local_s[i] =
-        copy_seconds({double(own * row), exec.comm_only ? 0.0 : own_meta});
+    w.grad_combine.local_s[i] = copy_seconds({double(own * row), exec.comm_only ? 0.0 : own_meta});
     const double wgrad = exec.comm_only ? 0.0
                                         : kernel_seconds("weight_grad", kernel_work::weight_grad(tokens, k),
                                                          8.0 * double(tokens) * k);
@@ -220,7 +226,8 @@ double typical_message(const CommPlan& plan) {
 
 // The curve a class's exchanges use: the transport's own where measured; NCCL elsewhere, since the
 // direct P2P path exists inside a node only.
-const LinkCalibration* curve_for(const CalibrationProfile& p, const std::string& cls, const LayerExecution& e) {
+const LinkCalibration* curve_for(const CalibrationProfile& p, const std::string& cls,
+                                 const LayerExecution& e) {
   if (e.transport == "p2p" && cls != "nvlink") return p.link(cls, "nccl", e.nccl_mode);
   return p.link(cls, e.transport, e.nccl_mode);
 }
@@ -257,15 +264,16 @@ std::vector<std::string> CostModel::gaps(const TopologySpec& topo, int devices, 
     const bool needed = (f != "expert forward" && f != "expert backward") ||
                         (!exec.comm_only && (f == "expert forward" || mode == Mode::Train));
     const bool training_only = f.rfind("grad_pack", 0) == 0 || f == "weight_grad";
-    if (needed && (!training_only || mode == Mode::Train)) out.push_back("the profile has no " + f + " samples");
+    if (needed && (!training_only || mode == Mode::Train))
+      out.push_back("the profile has no " + f + " samples");
   }
   if (exec.counts_sync && profile_.host_roundtrip_s <= 0)
     out.push_back("the profile has no host round trip (counts sync)");
   return out;
 }
 
-SimOptions CostModel::sim_options(const TopologySpec& topo, const CommPlan& plan, std::vector<std::string>* notes,
-                                  const LayerExecution& exec) const {
+SimOptions CostModel::sim_options(const TopologySpec& topo, const CommPlan& plan,
+                                  std::vector<std::string>* notes, const LayerExecution& exec) const {
   SimOptions o;
   if (!measured_ || links_ == LinkCorrection::Off) return o;
   const double msg = typical_message(plan);

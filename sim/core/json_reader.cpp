@@ -84,6 +84,8 @@ nlohmann::json read_json_file(const std::string& path, const std::string& what) 
     return nlohmann::json::parse(in);
   } catch (const nlohmann::json::parse_error& e) {
     throw InputError(path, 0, "", "not valid JSON (" + what + "; truncated or not JSON?): " + e.what());
+  } catch (const nlohmann::json::out_of_range& e) {  // e.g. a number beyond double, 1E999
+    throw InputError(path, 0, "", "a value out of range in this " + what + ": " + e.what());
   }
 }
 

@@ -1,6 +1,7 @@
 #include "sim/core/output_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,34 @@
 
 namespace occult {
 namespace fs = std::filesystem;
+
+namespace {
+
+// The temporary files of `target` are named ".NAME.occult-PID.XXXXXX". A process killed between
+// creating one and renaming it (SIGKILL, power loss) leaves it behind; the next write of the same
+// target removes those whose process is gone. A live writer's file (any process that still exists,
+// whoever it is now) is left alone.
+std::string temp_prefix(const fs::path& target) { return "." + target.filename().string() + ".occult-"; }
+
+void remove_stale_temps(const fs::path& dir, const fs::path& target) {
+  const std::string prefix = temp_prefix(target);
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string rest = name.substr(prefix.size());  // PID.XXXXXX
+    const auto dot = rest.find('.');
+    if (dot == 0 || dot == std::string::npos || rest.size() - dot != 7) continue;
+    char* end_pid = nullptr;
+    const long pid = std::strtol(rest.c_str(), &end_pid, 10);
+    if (end_pid != rest.c_str() + dot || pid <= 0) continue;
+    if (::kill(pid_t(pid), 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
+    std::error_code rm;
+    fs::remove(it->path(), rm);
+  }
+}
+
+}  // namespace
 
 OutputFile::OutputFile(const std::string& path) : path_(path) {
   if (path.empty()) throw InputError("", 0, "output", "empty file name");
@@ -35,7 +64,8 @@ OutputFile::OutputFile(const std::string& path) : path_(path) {
   if (fs::is_symlink(path, ec)) path_ = fs::weakly_canonical(path, ec).string();
   const fs::path target(path_);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string templ = (dir / ("." + target.filename().string() + ".XXXXXX")).string();
+  remove_stale_temps(dir, target);
+  std::string templ = (dir / (temp_prefix(target) + std::to_string(::getpid()) + ".XXXXXX")).string();
   const int fd = ::mkstemp(templ.data());
   if (fd < 0)
     throw InputError(path, 0, "", std::string("cannot create a file in its folder: ") + std::strerror(errno));

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <new>
 #include <optional>
 #include <stdexcept>
 #include <vector>
@@ -66,6 +67,8 @@ ChildRun::ChildRun(const std::function<std::string()>& fn) {
             nlohmann::json{
                 {"file", e.file()}, {"line", e.line()}, {"field", e.field()}, {"message", e.message()}}
                 .dump();
+    } catch (const std::bad_alloc&) {  // an input too large for this machine: the parent says so (exit 2)
+      msg = "M";
     } catch (const std::exception& e) {
       msg = std::string("E") + e.what();
     } catch (...) {
@@ -109,6 +112,7 @@ std::string ChildRun::result() {
     throw InputError(j.at("file").get<std::string>(), j.at("line").get<long>(),
                      j.at("field").get<std::string>(), j.at("message").get<std::string>());
   }
+  if (tag == 'M') throw std::bad_alloc();
   throw std::runtime_error(msg);
 }
 
@@ -121,9 +125,10 @@ void run_jobs(int n, int parallel, const std::function<std::string(int)>& job,
   std::map<int, std::unique_ptr<ChildRun>> running;  // by job index
   std::optional<InputError> input_error;
   std::optional<std::runtime_error> other_error;
+  bool out_of_memory = false;
   int next = 0;
   while (true) {
-    while (next < n && int(running.size()) < parallel && !input_error && !other_error) {
+    while (next < n && int(running.size()) < parallel && !input_error && !other_error && !out_of_memory) {
       const int i = next++;
       running.emplace(i, std::make_unique<ChildRun>([&] { return job(i); }));
     }
@@ -146,14 +151,17 @@ void run_jobs(int n, int parallel, const std::function<std::string(int)>& job,
     running.erase(it);
     try {
       const std::string out = child->result();
-      if (!input_error && !other_error) done(i, out);
+      if (!input_error && !other_error && !out_of_memory) done(i, out);
     } catch (const InputError& e) {
       if (!input_error) input_error.emplace(e);
+    } catch (const std::bad_alloc&) {
+      out_of_memory = true;
     } catch (const std::exception& e) {
       if (!other_error) other_error.emplace("job " + std::to_string(i) + ": " + e.what());
     }
   }
   if (input_error) throw *input_error;
+  if (out_of_memory) throw std::bad_alloc();
   if (other_error) throw *other_error;
 }
 

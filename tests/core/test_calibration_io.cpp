@@ -118,6 +118,8 @@ TEST(CalibrationIo, MissingOrMalformedFileIsInputError) {
   const auto path = (std::filesystem::temp_directory_path() / "occult_cal_bad.json").string();
   std::ofstream(path) << "{ not json";
   EXPECT_THROW(read_calibration(path), InputError);
+  std::ofstream(path) << R"({"format": "occult-calibration", "version": 2, "event_s": 1E999})";  // beyond double
+  EXPECT_THROW(read_calibration(path), InputError);
   std::filesystem::remove(path);
 }
 

@@ -35,7 +35,9 @@ TEST(CostModel, ModeNamesRoundTrip) {
   EXPECT_THROW(parse_link_correction("some"), InputError);
 }
 
-ExpertShape shape(std::int64_t pairs, int experts, int h, int f) { return {pairs, pairs, experts, h, f, false}; }
+ExpertShape shape(std::int64_t pairs, int experts, int h, int f) {
+  return {pairs, pairs, experts, h, f, false};
+}
 
 TEST(CostModel, RooflineIsComputeBoundForLargeBatches) {
   RooflineParams r;
@@ -81,8 +83,8 @@ TEST(CostModel, SharedExpertsAddLocalCompute) {
   m.shared_experts = 1;
   m.shared_ffn = 1024;
   const auto with = c.layer_work(plan, m, {4, 4}, Mode::Prefill);
-  EXPECT_NEAR(with.expert_fwd_s[0] - without.expert_fwd_s[0], c.expert_seconds(shape(100, 1, 2048, 1024), false, 2),
-              1e-15);
+  EXPECT_NEAR(with.expert_fwd_s[0] - without.expert_fwd_s[0],
+              c.expert_seconds(shape(100, 1, 2048, 1024), false, 2), 1e-15);
 }
 
 // Every kernel from 1 us (copies 2 us) up to a second at x = 1e12; a 1 us event boundary.
@@ -92,8 +94,8 @@ CalibrationProfile measured_profile() {
   p.event_s = 1e-6;
   p.host_roundtrip_s = 9e-6;
   auto line = [](double fixed) { return MeasuredCurve({{1, fixed + 1e-12}, {1e12, fixed + 1.0}}); };
-  for (const char* k : {"layout.standard", "layout.occult", "pack.standard", "pack.occult", "unpack", "grad_pack",
-                        "weight_grad"})
+  for (const char* k : {"layout.standard", "layout.occult", "pack.standard", "pack.occult", "unpack",
+                        "grad_pack", "weight_grad"})
     p.kernels[k] = line(1e-6);
   p.kernels["copy"] = line(2e-6);
   // The expert FFN at 500 TFLOP/s forward and 250 backward, whatever the shape.
@@ -123,8 +125,8 @@ TEST(CostModel, ProfileDrivesEveryPhase) {
   const auto w = c.layer_work(plan, small_model(), {4, 4}, Mode::Train);
   const double row = 4096, slots = 2;
   const auto k = [&](const char* name, double x) { return c.profile().kernel(name)->seconds(x); };
-  EXPECT_DOUBLE_EQ(w.layout_s[0], k("layout.occult", 100));                       // per token
-  EXPECT_DOUBLE_EQ(w.pack_s[0], k("pack.occult", 120 * (row + 8 * slots)));      // rows + metadata
+  EXPECT_DOUBLE_EQ(w.layout_s[0], k("layout.occult", 100));                  // per token
+  EXPECT_DOUBLE_EQ(w.pack_s[0], k("pack.occult", 120 * (row + 8 * slots)));  // rows + metadata
   EXPECT_DOUBLE_EQ(w.unpack_s[0], k("unpack", (120 + 100) * row));
   EXPECT_NEAR(w.expert_fwd_s[0], 6.0 * 2048 * 1024 * 120 / 500e12, 1e-12);
   EXPECT_NEAR(w.expert_bwd_s[0], 12.0 * 2048 * 1024 * 120 / 250e12, 1e-12);

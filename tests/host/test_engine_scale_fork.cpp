@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <map>
+#include <new>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -61,6 +62,19 @@ TEST(EngineScaleFork, AnInputErrorComesBackAsOneAndStopsNewJobs) {
     EXPECT_EQ(e.field(), "cluster.nodes");
   }
   EXPECT_LT(done, 19);
+}
+
+// A child that runs out of memory is an input too large for the machine (the CLI's exit code 2),
+// not an internal error: the parent throws std::bad_alloc, as the same job run in-process would.
+TEST(EngineScaleFork, AChildOutOfMemoryComesBackAsBadAlloc) {
+  EXPECT_THROW(run_jobs(
+                   3, 2,
+                   [](int i) -> std::string {
+                     if (i == 1) throw std::bad_alloc();
+                     return "ok";
+                   },
+                   [](int, const std::string&) {}),
+               std::bad_alloc);
 }
 
 TEST(EngineScaleFork, AChildThatDiesIsNamed) {
