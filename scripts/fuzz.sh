@@ -16,6 +16,7 @@ for f in build-fuzz/fuzz/fuzz_*; do
   case $name in
     fuzz_scenario) cp scenarios/*.toml scenarios/scale/*.toml "$work"/ ;;
     fuzz_topology) cp topologies/*.toml "$work"/ ;;
+    fuzz_machines) cp calibration/machines.toml "$work"/ ;;
     fuzz_results_csv) cp reports/examples/*.csv "$work"/ ;;
     fuzz_trace_read)
       build-fuzz/occult trace gen --experts 8 --top-k 2 --tokens 16 --layers 2 -o "$work"/gen.trace >/dev/null 2>&1

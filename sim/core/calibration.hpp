@@ -68,8 +68,8 @@ struct CalibrationProfile {
   double host_roundtrip_s = 0;
   ExpertCalibration expert_forward, expert_backward;
   // Memory-bound kernels and copies, each against its work measure (kernel_work.hpp says which):
-  // "layout.standard", "layout.occult", "pack.standard", "pack.occult", "unpack", "grad_pack",
-  // "weight_grad", "copy".
+  // "layout.", "pack.", "unpack." and "grad_pack." + "standard" or "occult", "weight_grad", "copy"; and
+  // "unpack", "grad_pack" (one curve for both strategies) in profiles measured before those were split.
   std::map<std::string, MeasuredCurve> kernels;
   std::vector<LinkCalibration> links;
 
