@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <string>
 
+#include "sim/core/error.hpp"
+
 namespace occult::fuzz {
 
 // Writes the input to /tmp/occult_fuzz_TAG_PID (a fresh file each time: truncating in place makes
@@ -17,6 +19,19 @@ inline std::string fresh_file(const std::string& tag, const std::uint8_t* data, 
   if (!f) return "";
   const bool ok = std::fwrite(data, 1, size, f) == size;
   return std::fclose(f) == 0 && ok ? path : "";
+}
+
+// The whole body of a target whose only contract is "bad input is InputError": the bytes as a file,
+// given to read(path). Anything else it throws, a crash or a sanitizer report is the bug found.
+template <class Read>
+int only_input_errors(const std::string& tag, const std::uint8_t* data, std::size_t size, Read read) {
+  const std::string path = fresh_file(tag, data, size);
+  if (path.empty()) return 0;
+  try {
+    (void)read(path);
+  } catch (const InputError&) {
+  }
+  return 0;
 }
 
 }  // namespace occult::fuzz
