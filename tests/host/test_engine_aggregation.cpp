@@ -3,6 +3,7 @@
 // routing, every exact strategy, forward and training, without overlap and chunked.
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
 
 #include "tests/host/test_engine_util.hpp"
@@ -27,6 +28,9 @@ std::string case_name(const Case& c) {
   if (c.chunks > 1) n += "Chunked";
   return n;
 }
+
+// ctest lists each case by this instead of the struct's raw bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << case_name(c); }
 
 void expect_agreement(const TopologySpec& topo, const LayerWork& w, double tol = 0.02) {
   SimOptions exact, grouped;

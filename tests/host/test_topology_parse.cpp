@@ -3,6 +3,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <ostream>
+#include <string>
 
 #include "sim/core/topology.hpp"
 
@@ -53,6 +55,9 @@ struct Bad {
   const char* field;
   long line;
 };
+
+// Names the case in test output (ctest lists each case by it) instead of the struct's raw bytes.
+void PrintTo(const Bad& b, std::ostream* os) { *os << b.name; }
 
 class TopologyBad : public ::testing::TestWithParam<Bad> {};
 
