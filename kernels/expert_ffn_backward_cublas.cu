@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "kernels/expert_ffn_backward_paths.cuh"
+#include "kernels/expert_ffn_backward_rows.cuh"
 #include "kernels/expert_ffn_common.cuh"
 #include "kernels/expert_index.cuh"
 
@@ -134,36 +135,6 @@ __global__ void __launch_bounds__(256)
     float s = 0;
     for (unsigned i = 0; i < blockDim.x / 32; ++i) s += part[i];
     d_weight[pair_src[p]] = s;
-  }
-}
-
-__global__ void invert_pairs(const std::int32_t* pair_src, std::int64_t pairs, std::int32_t* pair_of) {
-  const std::int64_t p = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (p < pairs) pair_of[pair_src[p]] = std::int32_t(p);
-}
-
-// d_rows[r] = bf16(sum over the row's slots of dx[pair]); zero for rows without a pair. 8 columns
-// per thread (hidden is a multiple of 64).
-__global__ void sum_rows(const uint4* dx, const std::int32_t* pair_of, int slots, int hidden, uint4* d_rows) {
-  const std::int64_t r = blockIdx.x;
-  const int chunks = hidden / 8;
-  for (int c = threadIdx.x; c < chunks; c += blockDim.x) {
-    float acc[8] = {};
-    for (int s = 0; s < slots; ++s) {
-      const std::int32_t p = pair_of[r * slots + s];
-      if (p < 0) continue;
-      const uint4 raw = dx[std::int64_t(p) * chunks + c];
-      const auto* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
-      for (int j = 0; j < 4; ++j) {
-        const float2 v = __bfloat1622float2(h[j]);
-        acc[2 * j] += v.x;
-        acc[2 * j + 1] += v.y;
-      }
-    }
-    uint4 o;
-    auto* h = reinterpret_cast<__nv_bfloat162*>(&o);
-    for (int j = 0; j < 4; ++j) h[j] = __floats2bfloat162_rn(acc[2 * j], acc[2 * j + 1]);
-    d_rows[r * chunks + c] = o;
   }
 }
 
@@ -385,16 +356,7 @@ void tensor_core_backward(cublasHandle_t handle, BackwardPath path, const RecvVi
     OCCULT_LAUNCHED("swiglu_backward");
     run_gemms(handle, per_gemm, 3, kGemms, grouped, b.tables, b.cublas_ws, stream);
   }
-  if (recv.num_rows == 0) return;
-  OCCULT_CUDA(cudaMemsetAsync(b.pair_of, 0xFF, sizeof(std::int32_t) * std::size_t(slots_total), stream));
-  if (pairs > 0) {
-    invert_pairs<<<blocks_for(pairs, 256), 256, 0, stream>>>(b.ix.pair_src, pairs, b.pair_of);
-    OCCULT_LAUNCHED("invert_pairs");
-  }
-  sum_rows<<<unsigned(recv.num_rows), 128, 0, stream>>>(reinterpret_cast<const uint4*>(b.dx), b.pair_of,
-                                                        recv.slots, w.hidden,
-                                                        reinterpret_cast<uint4*>(grads.d_rows));
-  OCCULT_LAUNCHED("sum_rows");
+  sum_pair_rows(recv, b.ix, b.dx, w.hidden, b.pair_of, grads.d_rows, stream);
 }
 
 }  // namespace occult::kernels::detail
