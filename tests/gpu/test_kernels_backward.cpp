@@ -1,13 +1,17 @@
 // The expert FFN backward on the GPU against the fp32 CPU reference (ref::expert_ffn_backward), on
-// every path (tensor-core grouped, tensor-core per expert, SIMT) and through the plain API: random
-// inputs (never zeros), outputs poisoned first, slots (top-k reaching a device) 1 to 8, 8 to 256
-// local experts with idle ones and dropped slots, 1 to 16K rows, the OLMoE expert shape.
+// every path (fused, tensor-core grouped, tensor-core per expert, SIMT), the fused path with each
+// GEMM kernel forced, and through the plain API: random inputs (never zeros), outputs poisoned first,
+// slots (top-k reaching a device) 1 to 8, 8 to 256 local experts with idle ones and dropped slots, 1
+// to 16K rows, partial tiles, the OLMoE expert shape. The fused path's outputs must be bitwise the
+// same on every run.
 #include <gtest/gtest.h>
 
 #include <cublas_v2.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <tuple>
 
@@ -22,8 +26,16 @@ namespace {
 
 constexpr double kTol = 1e-2;  // relative Frobenius error, bf16 operands and fp32 accumulation
 
-constexpr BackwardPath kPaths[] = {BackwardPath::TensorCoreGrouped, BackwardPath::TensorCorePerExpert,
-                                   BackwardPath::TensorCoreAuto, BackwardPath::Simt};
+constexpr BackwardPath kPaths[] = {BackwardPath::Fused, BackwardPath::TensorCoreGrouped,
+                                   BackwardPath::TensorCorePerExpert, BackwardPath::TensorCoreAuto,
+                                   BackwardPath::Simt};
+
+// The fused path's GEMM kernels this device runs (Auto plus every one forced).
+std::vector<GemmKernel> fused_kernels() {
+  std::vector<GemmKernel> k{GemmKernel::Auto, GemmKernel::Mma128, GemmKernel::Mma256};
+  if (wgmma_available()) k.insert(k.end(), {GemmKernel::Wgmma128, GemmKernel::Wgmma256});
+  return k;
+}
 
 struct Case {
   std::int64_t rows = 0;
@@ -82,11 +94,15 @@ class Cublas {
   cublasHandle_t h_ = nullptr;
 };
 
-// Runs one path (or the plain API when `path` is null) and compares all five outputs.
-void check_backward(const Case& c, const BackwardPath* path, cublasHandle_t handle) {
-  SCOPED_TRACE("path=" + std::string(path ? backward_path_name(*path) : "default") +
-               " rows=" + std::to_string(c.rows) + " slots=" + std::to_string(c.slots) + " experts=" +
-               std::to_string(c.experts) + " h=" + std::to_string(c.hidden) + " f=" + std::to_string(c.ffn));
+// Runs one path (or the plain API when `path` is null; the fused path with `kernel` forced when not
+// null) and compares all five outputs.
+void check_backward(const Case& c, const BackwardPath* path, cublasHandle_t handle,
+                    const GemmKernel* kernel = nullptr) {
+  const std::string label = kernel ? std::string("fused/") + to_string(*kernel)
+                                   : std::string(path ? backward_path_name(*path) : "default");
+  SCOPED_TRACE("path=" + label + " rows=" + std::to_string(c.rows) + " slots=" + std::to_string(c.slots) +
+               " experts=" + std::to_string(c.experts) + " h=" + std::to_string(c.hidden) +
+               " f=" + std::to_string(c.ffn));
   const Received r = make_received(c);
   DeviceBuffer<std::uint16_t> xd(to_bf16(r.x)), dyd(to_bf16(r.dy)), gate(to_bf16(r.w.gate)),
       up(to_bf16(r.w.up)), down(to_bf16(r.w.down));
@@ -98,7 +114,11 @@ void check_backward(const Case& c, const BackwardPath* path, cublasHandle_t hand
   DeviceBuffer<float> d_w(r.expert.size()), d_gate(r.w.gate.size()), d_up(r.w.up.size()),
       d_down(r.w.down.size());
   const ExpertGrads grads{d_rows.get(), d_w.get(), d_gate.get(), d_up.get(), d_down.get()};
-  if (path) {
+  if (kernel) {
+    DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew, BackwardPath::Fused));
+    expert_ffn_backward_fused(recv, ew, dyd.get(), grads, ws.get(), nullptr, *kernel);
+    cuda_ok(cudaDeviceSynchronize(), "backward");
+  } else if (path) {
     DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew, *path));
     expert_ffn_backward(handle, *path, recv, ew, dyd.get(), grads, ws.get(), nullptr);
     cuda_ok(cudaDeviceSynchronize(), "backward");
@@ -122,8 +142,8 @@ void check_backward(const Case& c, const BackwardPath* path, cublasHandle_t hand
     if (err > worst) worst = err, worst_name = name;
   }
   std::printf("  %s rows=%lld slots=%d experts=%d h=%d f=%d: worst rel. Frobenius error %.2e (%s)\n",
-              path ? backward_path_name(*path) : "default", static_cast<long long>(c.rows), c.slots,
-              c.experts, c.hidden, c.ffn, worst, worst_name);
+              label.c_str(), static_cast<long long>(c.rows), c.slots, c.experts, c.hidden, c.ffn, worst,
+              worst_name);
   // Idle experts (no pair) must get exactly zero weight gradients, not merely small ones.
   const std::size_t fh = std::size_t(c.hidden) * std::size_t(c.ffn);
   const auto dg = d_gate.download();
@@ -194,6 +214,90 @@ INSTANTIATE_TEST_SUITE_P(Gpu, GpuBackwardPath, ::testing::ValuesIn(kPaths),
                          [](const ::testing::TestParamInfo<BackwardPath>& p) {
                            return std::string(backward_path_name(p.param));
                          });
+
+// Every GEMM kernel of the fused path, on shapes with partial tiles in every dimension: m (pairs per
+// expert not a multiple of 128), n (ffn 192 and 320: a 128- and a 256-wide tile cut short, hidden
+// 192 likewise for the weight gradients) and idle experts. SmallCases is what compute-sanitizer runs.
+TEST(GpuBackwardFused, SmallCases) {
+  OCCULT_REQUIRE_GPU();
+  for (const GemmKernel k : fused_kernels()) {
+    check_backward(Case{129, 4, 16, 192, 320, 23}, nullptr, nullptr, &k);
+    check_backward(Case{1, 1, 3, 64, 192, 25}, nullptr, nullptr, &k);
+  }
+}
+
+TEST(GpuBackwardFused, LargerCases) {
+  OCCULT_REQUIRE_GPU();
+  for (const GemmKernel k : fused_kernels()) {
+    check_backward(Case{700, 2, 8, 512, 256, 21}, nullptr, nullptr, &k);
+    check_backward(Case{4096, 8, 64, 128, 64, 27}, nullptr, nullptr, &k);
+    check_backward(Case{2000, 1, 4, 256, 1408, 29}, nullptr, nullptr, &k);  // Qwen's ffn: 11 x 128
+  }
+}
+
+// Deterministic: two runs (outputs poisoned in between, a different stream, another problem run
+// between them so blocks land on other SMs in another order) give bitwise the same five outputs,
+// for every GEMM kernel. Many rows per expert make the stable pair order matter: with atomic arrival
+// order the weight-gradient sums would change between runs.
+TEST(GpuBackwardFused, BitwiseTheSameOnEveryRun) {
+  OCCULT_REQUIRE_GPU();
+  const Case c{16384, 4, 16, 128, 192, 31};
+  const Received r = make_received(c);
+  DeviceBuffer<std::uint16_t> xd(to_bf16(r.x)), dyd(to_bf16(r.dy)), gate(to_bf16(r.w.gate)),
+      up(to_bf16(r.w.up)), down(to_bf16(r.w.down));
+  DeviceBuffer<std::int32_t> exd(r.expert);
+  DeviceBuffer<float> wtd(r.weight);
+  const RecvView recv{xd.get(), exd.get(), wtd.get(), c.rows, c.slots};
+  const ExpertWeights ew{gate.get(), up.get(), down.get(), c.experts, c.hidden, c.ffn};
+  DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew, BackwardPath::Fused));
+  cudaStream_t side = nullptr;
+  cuda_ok(cudaStreamCreateWithFlags(&side, cudaStreamNonBlocking), "cudaStreamCreate");
+  struct Outputs {
+    std::vector<std::uint16_t> d_rows;
+    std::vector<float> d_w, d_gate, d_up, d_down;
+  };
+  const auto run = [&](GemmKernel k, cudaStream_t stream) {
+    DeviceBuffer<std::uint16_t> d_rows(std::size_t(c.rows) * std::size_t(c.hidden));
+    DeviceBuffer<float> d_w(r.expert.size()), dg(r.w.gate.size()), du(r.w.up.size()), dd(r.w.down.size());
+    expert_ffn_backward_fused(recv, ew, dyd.get(),
+                              ExpertGrads{d_rows.get(), d_w.get(), dg.get(), du.get(), dd.get()}, ws.get(),
+                              stream, k);
+    cuda_ok(cudaStreamSynchronize(stream), "backward");
+    return Outputs{d_rows.download(), d_w.download(), dg.download(), du.download(), dd.download()};
+  };
+  const auto same_bits = [](const auto& a, const auto& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0;
+  };
+  for (const GemmKernel k : fused_kernels()) {
+    SCOPED_TRACE(to_string(k));
+    const Outputs first = run(k, nullptr);
+    check_backward(Case{300, 2, 8, 64, 64, 33}, nullptr, nullptr, &k);  // other work in between
+    const Outputs second = run(k, side);
+    EXPECT_TRUE(all_finite(first.d_w) && all_finite(first.d_gate) && all_finite(first.d_down));
+    EXPECT_TRUE(same_bits(first.d_rows, second.d_rows)) << "d_rows";
+    EXPECT_TRUE(same_bits(first.d_w, second.d_w)) << "d_weight";
+    EXPECT_TRUE(same_bits(first.d_gate, second.d_gate)) << "d_gate";
+    EXPECT_TRUE(same_bits(first.d_up, second.d_up)) << "d_up";
+    EXPECT_TRUE(same_bits(first.d_down, second.d_down)) << "d_down";
+  }
+  cuda_ok(cudaStreamDestroy(side), "cudaStreamDestroy");
+}
+
+// OCCULT_BACKWARD_PATH picks the plain API's path (so the layer can run any), a bad name throws.
+TEST(GpuBackward, EnvironmentPicksThePlainApiPath) {
+  OCCULT_REQUIRE_GPU();
+  const char* before = std::getenv("OCCULT_BACKWARD_PATH");
+  const std::string saved = before ? before : "";
+  setenv("OCCULT_BACKWARD_PATH", "fused", 1);
+  EXPECT_EQ(default_backward_path(), BackwardPath::Fused);
+  check_backward(Case{333, 4, 8, 128, 64, 35}, nullptr, nullptr);
+  setenv("OCCULT_BACKWARD_PATH", "no_such_path", 1);
+  EXPECT_THROW(default_backward_path(), InputError);
+  if (before)
+    setenv("OCCULT_BACKWARD_PATH", saved.c_str(), 1);
+  else
+    unsetenv("OCCULT_BACKWARD_PATH");
+}
 
 TEST(GpuBackward, PlainApiUsesTheDefaultPath) {
   OCCULT_REQUIRE_GPU();
