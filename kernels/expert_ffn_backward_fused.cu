@@ -230,6 +230,20 @@ __global__ void finish_weight_grad(const float* dw_part, int chunks, std::int64_
   d_weight[ix.pair_src[mt.pair0 + r]] = s;
 }
 
+// Arguments of an activation GEMM with a pair-order output (GateUp, GatherStore, PairStore epilogues).
+GemmArgs pair_gemm(const ExpertIndex& ix, const Bf16* a, int K, const Bf16* b, const Bf16* b_up, int N,
+                   Bf16* out) {
+  GemmArgs g;
+  g.ix = ix;
+  g.a = as_bf(a);
+  g.K = K;
+  g.b_gate = as_bf(b);
+  g.b_up = b_up ? as_bf(b_up) : nullptr;
+  g.N = N;
+  g.act = as_bf(out);
+  return g;
+}
+
 GemmKernel wide(GemmKernel k) {
   return k == GemmKernel::Wgmma128 || k == GemmKernel::Wgmma256 ? GemmKernel::Wgmma256 : GemmKernel::Mma256;
 }
@@ -275,23 +289,10 @@ void fused_backward(const RecvView& recv, const ExpertWeights& w, const Bf16* d_
       reinterpret_cast<uint4*>(b.x_t), reinterpret_cast<uint4*>(b.o_t));
   OCCULT_LAUNCHED("gather_transpose");
 
-  GemmArgs gu;
-  gu.ix = b.ix;
-  gu.a = as_bf(recv.rows);
-  gu.K = H;
-  gu.b_gate = as_bf(w.gate);
-  gu.b_up = as_bf(w.up);
-  gu.N = F;
-  gu.act = as_bf(b.gu);
+  const GemmArgs gu = pair_gemm(b.ix, recv.rows, H, w.gate, w.up, F, b.gu);
   launch_expert_gemm<GatherTiles<Epilogue::GateUp>::template Of>(act_kernel, gu, stream);
 
-  GemmArgs dd;
-  dd.ix = b.ix;
-  dd.a = as_bf(d_out);
-  dd.K = H;
-  dd.b_gate = as_bf(b.wd_t);
-  dd.N = F;
-  dd.act = as_bf(b.d);
+  const GemmArgs dd = pair_gemm(b.ix, d_out, H, b.wd_t, nullptr, F, b.d);
   launch_expert_gemm<GatherTiles<Epilogue::GatherStore>::template Of>(act_kernel, dd, stream);
 
   swiglu_backward_tiles<<<dim3(unsigned(F / kFeatChunk), unsigned(m_tiles)), 256, 0, stream>>>(
@@ -303,13 +304,7 @@ void fused_backward(const RecvView& recv, const ExpertWeights& w, const Bf16* d_
                                                                 grads.d_weight);
   OCCULT_LAUNCHED("finish_weight_grad");
 
-  GemmArgs dx;
-  dx.ix = b.ix;
-  dx.a = as_bf(b.dgu);
-  dx.K = 2 * F;
-  dx.b_gate = as_bf(b.wgu_t);
-  dx.N = H;
-  dx.act = as_bf(b.dx);
+  const GemmArgs dx = pair_gemm(b.ix, b.dgu, 2 * F, b.wgu_t, nullptr, H, b.dx);
   launch_expert_gemm<GatherTiles<Epilogue::PairStore>::template Of>(act_kernel, dx, stream);
 
   WeightGradArgs wg;

@@ -74,7 +74,8 @@ std::unique_ptr<Layer> make_layer(Shape s, std::int64_t tokens, int experts, int
   auto l = std::make_unique<Layer>();
   l->tokens = tokens, l->k = k, l->experts = experts, l->shape = s;
   const std::size_t pairs = std::size_t(tokens) * std::size_t(k), h = std::size_t(s.hidden);
-  std::vector<std::int32_t> ex(pairs), dev(std::size_t(experts), 0), local(std::size_t(experts));
+  std::vector<std::int32_t> ex(pairs), dev(static_cast<std::size_t>(experts), 0),
+      local(static_cast<std::size_t>(experts));
   std::vector<float> wt(pairs, 1.0f / float(k));
   for (std::int64_t t = 0; t < tokens; ++t)
     for (int j = 0; j < k; ++j)

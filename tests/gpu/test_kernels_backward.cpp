@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <tuple>
 
@@ -159,9 +160,14 @@ class GpuBackwardPath : public ::testing::TestWithParam<BackwardPath> {
  protected:
   void check(const Case& c) {
     const BackwardPath path = GetParam();
-    check_backward(c, &path, cublas_.get());
+    check_backward(c, &path, handle());
   }
-  Cublas cublas_;
+  // Created on first use, after the test checked for a GPU (cublasCreate fails without one).
+  cublasHandle_t handle() {
+    if (!cublas_) cublas_ = std::make_unique<Cublas>();
+    return cublas_->get();
+  }
+  std::unique_ptr<Cublas> cublas_;
 };
 
 TEST_P(GpuBackwardPath, SlotsAndExpertCounts) {
@@ -200,7 +206,7 @@ TEST_P(GpuBackwardPath, NoRowsOrNoPairsGiveZeroGradients) {
     DeviceBuffer<float> d_w(ex.size()), dg(fh), du(fh), dd(fh);
     const RecvView recv{x.get(), exd.get(), wt.get(), rows, 2};
     DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew, path));
-    expert_ffn_backward(cublas_.get(), path, recv, ew, dy.get(),
+    expert_ffn_backward(handle(), path, recv, ew, dy.get(),
                         ExpertGrads{d_rows.get(), d_w.get(), dg.get(), du.get(), dd.get()}, ws.get(),
                         nullptr);
     cuda_ok(cudaDeviceSynchronize(), "backward");
