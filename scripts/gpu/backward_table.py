@@ -4,9 +4,10 @@ path next to the faster cuBLAS path and the forward, TFLOP/s at 16 h f per pair,
 for both) and the graph capture (graph/ rows: the layer's kernels as one CUDA graph against the same
 kernels launched one by one and against the sum of the kernels' own times).
 
-    python3 scripts/gpu/backward_table.py FILE.json   # prints the tables
+    python3 scripts/gpu/backward_table.py FILE.json...   # prints the tables (missing files: skipped)
 """
 import json
+import os
 import sys
 
 
@@ -14,8 +15,13 @@ def fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
 
-def main(path):
-    benches = [b for b in json.load(open(path))["benchmarks"] if b.get("run_type", "iteration") == "iteration"]
+def main(paths):
+    benches = []
+    for path in paths:
+        if not os.path.exists(path):
+            print(f"({path}: missing)")
+            continue
+        benches += [b for b in json.load(open(path))["benchmarks"] if b.get("run_type", "iteration") == "iteration"]
     print("| shape | L | pairs/expert | mode | fwd us | fused us | best cuBLAS us | fused TFLOP/s | "
           "cuBLAS TFLOP/s | cuBLAS per expert TFLOP/s | fused bwd/fwd | cuBLAS bwd/fwd | fused speedup | "
           "fused forced (us) |")
@@ -48,6 +54,6 @@ def main(path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         sys.exit(__doc__)
-    main(sys.argv[1])
+    main(sys.argv[1:])
