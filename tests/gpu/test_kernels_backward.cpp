@@ -289,6 +289,57 @@ TEST(GpuBackwardFused, BitwiseTheSameOnEveryRun) {
   cuda_ok(cudaStreamDestroy(side), "cudaStreamDestroy");
 }
 
+// Nothing in the fused path needs the host (no read-back, no synchronisation), so it captures into a
+// CUDA graph; replays (outputs poisoned first) give bitwise the eager run's outputs.
+TEST(GpuBackwardFused, CapturesInACudaGraph) {
+  OCCULT_REQUIRE_GPU();
+  const Case c{1000, 4, 16, 128, 192, 41};
+  const Received r = make_received(c);
+  DeviceBuffer<std::uint16_t> xd(to_bf16(r.x)), dyd(to_bf16(r.dy)), gate(to_bf16(r.w.gate)),
+      up(to_bf16(r.w.up)), down(to_bf16(r.w.down));
+  DeviceBuffer<std::int32_t> exd(r.expert);
+  DeviceBuffer<float> wtd(r.weight);
+  const RecvView recv{xd.get(), exd.get(), wtd.get(), c.rows, c.slots};
+  const ExpertWeights ew{gate.get(), up.get(), down.get(), c.experts, c.hidden, c.ffn};
+  DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew, BackwardPath::Fused));
+  DeviceBuffer<std::uint16_t> d_rows(std::size_t(c.rows) * std::size_t(c.hidden));
+  DeviceBuffer<float> d_w(r.expert.size()), dg(r.w.gate.size()), du(r.w.up.size()), dd(r.w.down.size());
+  const ExpertGrads grads{d_rows.get(), d_w.get(), dg.get(), du.get(), dd.get()};
+  cudaStream_t s = nullptr;
+  cuda_ok(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
+  expert_ffn_backward(nullptr, BackwardPath::Fused, recv, ew, dyd.get(), grads, ws.get(), s);
+  cuda_ok(cudaStreamSynchronize(s), "eager backward");
+  const auto want_rows = d_rows.download();
+  const auto want_gate = dg.download(), want_down = dd.download(), want_w = d_w.download();
+  cuda_ok(cudaMemset(d_rows.get(), 0xFF, d_rows.size() * 2), "poison");
+  cuda_ok(cudaMemset(dg.get(), 0xFF, dg.size() * 4), "poison");
+  cuda_ok(cudaMemset(dd.get(), 0xFF, dd.size() * 4), "poison");
+  cuda_ok(cudaMemset(d_w.get(), 0xFF, d_w.size() * 4), "poison");
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  cuda_ok(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed), "cudaStreamBeginCapture");
+  try {
+    expert_ffn_backward(nullptr, BackwardPath::Fused, recv, ew, dyd.get(), grads, ws.get(), s);
+  } catch (const std::exception& e) {
+    cudaStreamEndCapture(s, &graph);
+    FAIL() << "capture: " << e.what();
+  }
+  cuda_ok(cudaStreamEndCapture(s, &graph), "cudaStreamEndCapture");
+  cuda_ok(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate");
+  for (int i = 0; i < 2; ++i) cuda_ok(cudaGraphLaunch(exec, s), "cudaGraphLaunch");
+  cuda_ok(cudaStreamSynchronize(s), "graph backward");
+  const auto got_rows = d_rows.download();
+  const auto got_gate = dg.download(), got_down = dd.download(), got_w = d_w.download();
+  EXPECT_EQ(std::memcmp(got_rows.data(), want_rows.data(), want_rows.size() * 2), 0) << "d_rows";
+  EXPECT_EQ(std::memcmp(got_gate.data(), want_gate.data(), want_gate.size() * 4), 0) << "d_gate";
+  EXPECT_EQ(std::memcmp(got_down.data(), want_down.data(), want_down.size() * 4), 0) << "d_down";
+  EXPECT_EQ(std::memcmp(got_w.data(), want_w.data(), want_w.size() * 4), 0) << "d_weight";
+  EXPECT_TRUE(all_finite(want_gate));
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cuda_ok(cudaStreamDestroy(s), "cudaStreamDestroy");
+}
+
 // OCCULT_BACKWARD_PATH picks the plain API's path (so the layer can run any), a bad name throws.
 TEST(GpuBackward, EnvironmentPicksThePlainApiPath) {
   OCCULT_REQUIRE_GPU();
