@@ -19,20 +19,19 @@
 #include <cublas_v2.h>
 
 #include <array>
-#include <map>
 #include <vector>
 
 #include "kernels/expert_ffn_backward_paths.cuh"
 #include "kernels/expert_ffn_backward_rows.cuh"
 #include "kernels/expert_ffn_common.cuh"
 #include "kernels/expert_index.cuh"
+#include "kernels/side_streams.cuh"
 
 namespace occult::kernels::detail {
 namespace {
 
 constexpr int kIndexTileM = 128;  // only sizes the tile offsets, which this path does not use
 constexpr int kGemms = 8;
-constexpr int kSideStreams = 4;
 // TensorCoreAuto takes the grouped GEMMs below this mean of pairs per active expert: measured on
 // H200 (results/gpu/backward-2026-11-28), grouped leads at 64 and 256 pairs per expert, per-expert
 // GEMMs on side streams from 1024.
@@ -211,54 +210,13 @@ std::array<RowMajorGemm, kGemms> expert_gemms(const TcBuffers& b, const ExpertWe
   }};
 }
 
-// Streams and events the per-expert GEMMs fan out to, kept per thread and device (creating them per
-// call would cost more than the small GEMMs they overlap).
-struct SideStreams {
-  std::array<cudaStream_t, kSideStreams> stream{};
-  std::array<cudaEvent_t, kSideStreams> done{};
-  cudaEvent_t fork = nullptr;
-};
-
-class SidePool {
- public:
-  SidePool() = default;
-  SidePool(const SidePool&) = delete;
-  SidePool& operator=(const SidePool&) = delete;
-  ~SidePool() {
-    for (auto& [device, s] : pool_) {  // no throw at thread exit
-      for (int i = 0; i < kSideStreams; ++i) {
-        cudaStreamDestroy(s.stream[std::size_t(i)]);
-        cudaEventDestroy(s.done[std::size_t(i)]);
-      }
-      cudaEventDestroy(s.fork);
-    }
-  }
-  const SideStreams& get() {
-    int device = 0;
-    OCCULT_CUDA(cudaGetDevice(&device));
-    auto it = pool_.find(device);
-    if (it != pool_.end()) return it->second;
-    SideStreams s;
-    for (int i = 0; i < kSideStreams; ++i) {
-      OCCULT_CUDA(cudaStreamCreateWithFlags(&s.stream[std::size_t(i)], cudaStreamNonBlocking));
-      OCCULT_CUDA(cudaEventCreateWithFlags(&s.done[std::size_t(i)], cudaEventDisableTiming));
-    }
-    OCCULT_CUDA(cudaEventCreateWithFlags(&s.fork, cudaEventDisableTiming));
-    return pool_.emplace(device, s).first->second;
-  }
-
- private:
-  std::map<int, SideStreams> pool_;
-};
-
 // Runs GEMMs [first, last) of every active expert: grouped calls on `stream` where allowed, the
 // rest per expert, expert j on side stream j % kSideStreams, joined back into `stream`.
 void run_gemms(cublasHandle_t h, const std::array<std::vector<RowMajorGemm>, kGemms>& per_gemm, int first,
                int last, bool grouped, const void* const* tables, char* cublas_ws, cudaStream_t stream) {
   const std::size_t active = per_gemm[0].size();
   bool fanned = false;
-  thread_local SidePool pool;
-  const SideStreams& side = pool.get();
+  const SideStreams& side = side_streams();
   for (int i = first; i < last; ++i) {
     const auto& qs = per_gemm[std::size_t(i)];
     if (grouped && qs[0].ctype == CUDA_R_16BF) {

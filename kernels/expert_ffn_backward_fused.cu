@@ -27,6 +27,7 @@
 #include "kernels/expert_ffn_common.cuh"
 #include "kernels/expert_gemm_launch.cuh"
 #include "kernels/expert_gemm_wgrad.cuh"
+#include "kernels/side_streams.cuh"
 
 namespace occult::kernels::detail {
 namespace {
@@ -273,25 +274,34 @@ void fused_backward(const RecvView& recv, const ExpertWeights& w, const Bf16* d_
     OCCULT_CUDA(cudaMemsetAsync(grads.d_weight, 0, sizeof(float) * std::size_t(slots_total), stream));
   build_expert_index_stable(recv, b.ix, b.stable, kTileM, stream);
 
-  transpose_weights<<<dim3(unsigned(H / kTransTile), unsigned(F / kTransTile), unsigned(L)), 256, 0,
-                      stream>>>(reinterpret_cast<const uint4*>(w.gate), reinterpret_cast<const uint4*>(w.up),
-                                F, H, reinterpret_cast<uint4*>(b.wgu_t));
-  OCCULT_LAUNCHED("transpose_weights");
-  transpose_weights<<<dim3(unsigned(F / kTransTile), unsigned(H / kTransTile), unsigned(L)), 256, 0,
-                      stream>>>(reinterpret_cast<const uint4*>(w.down), nullptr, H, F,
-                                reinterpret_cast<uint4*>(b.wd_t));
-  OCCULT_LAUNCHED("transpose_weights");
-
   const std::int64_t m_tiles = max_tiles(b.ix, kTileM);
   if (m_tiles > 65535) throw CudaError("expert FFN backward: too many received pairs for one launch");
-  gather_transpose<<<dim3(unsigned(H / 64), unsigned(m_tiles)), 256, 0, stream>>>(
+
+  // The transposes are memory-bound and the GEMMs compute-bound, and a transpose block fits next to a
+  // GEMM block on an SM, so they run on a side stream alongside the first GEMMs: Wd^T (needed by the
+  // D GEMM), X^T and O^T (weight gradients), [Wg|Wu]^T (dX). done[0]: Wd^T ready; done[1]: all.
+  const SideStreams& side = side_streams();
+  cudaStream_t aside = side.stream[0];
+  OCCULT_CUDA(cudaEventRecord(side.fork, stream));  // after the index: gather_transpose reads it
+  OCCULT_CUDA(cudaStreamWaitEvent(aside, side.fork, 0));
+  transpose_weights<<<dim3(unsigned(F / kTransTile), unsigned(H / kTransTile), unsigned(L)), 256, 0, aside>>>(
+      reinterpret_cast<const uint4*>(w.down), nullptr, H, F, reinterpret_cast<uint4*>(b.wd_t));
+  OCCULT_LAUNCHED("transpose_weights");
+  OCCULT_CUDA(cudaEventRecord(side.done[0], aside));
+  gather_transpose<<<dim3(unsigned(H / 64), unsigned(m_tiles)), 256, 0, aside>>>(
       reinterpret_cast<const uint4*>(recv.rows), reinterpret_cast<const uint4*>(d_out), b.ix, H, b.ld,
       reinterpret_cast<uint4*>(b.x_t), reinterpret_cast<uint4*>(b.o_t));
   OCCULT_LAUNCHED("gather_transpose");
+  transpose_weights<<<dim3(unsigned(H / kTransTile), unsigned(F / kTransTile), unsigned(L)), 256, 0, aside>>>(
+      reinterpret_cast<const uint4*>(w.gate), reinterpret_cast<const uint4*>(w.up), F, H,
+      reinterpret_cast<uint4*>(b.wgu_t));
+  OCCULT_LAUNCHED("transpose_weights");
+  OCCULT_CUDA(cudaEventRecord(side.done[1], aside));
 
   const GemmArgs gu = pair_gemm(b.ix, recv.rows, H, w.gate, w.up, F, b.gu);
   launch_expert_gemm<GatherTiles<Epilogue::GateUp>::template Of>(act_kernel, gu, stream);
 
+  OCCULT_CUDA(cudaStreamWaitEvent(stream, side.done[0], 0));
   const GemmArgs dd = pair_gemm(b.ix, d_out, H, b.wd_t, nullptr, F, b.d);
   launch_expert_gemm<GatherTiles<Epilogue::GatherStore>::template Of>(act_kernel, dd, stream);
 
@@ -304,6 +314,7 @@ void fused_backward(const RecvView& recv, const ExpertWeights& w, const Bf16* d_
                                                                 grads.d_weight);
   OCCULT_LAUNCHED("finish_weight_grad");
 
+  OCCULT_CUDA(cudaStreamWaitEvent(stream, side.done[1], 0));  // joins the side stream back
   const GemmArgs dx = pair_gemm(b.ix, b.dgu, 2 * F, b.wgu_t, nullptr, H, b.dx);
   launch_expert_gemm<GatherTiles<Epilogue::PairStore>::template Of>(act_kernel, dx, stream);
 

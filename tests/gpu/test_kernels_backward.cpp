@@ -81,6 +81,41 @@ Received make_received(const Case& c) {
   return r;
 }
 
+// A Received on the device: inputs, the views the backward takes, and outputs (poisoned).
+struct OnDevice {
+  OnDevice(const Case& c, const Received& r)
+      : x(to_bf16(r.x)),
+        dy(to_bf16(r.dy)),
+        gate(to_bf16(r.w.gate)),
+        up(to_bf16(r.w.up)),
+        down(to_bf16(r.w.down)),
+        expert(r.expert),
+        weight(r.weight),
+        d_rows(std::size_t(c.rows) * std::size_t(c.hidden)),
+        d_w(r.expert.size()),
+        d_gate(r.w.gate.size()),
+        d_up(r.w.up.size()),
+        d_down(r.w.down.size()),
+        recv{x.get(), expert.get(), weight.get(), c.rows, c.slots},
+        ew{gate.get(), up.get(), down.get(), c.experts, c.hidden, c.ffn},
+        grads{d_rows.get(), d_w.get(), d_gate.get(), d_up.get(), d_down.get()} {}
+  DeviceBuffer<std::uint16_t> x, dy, gate, up, down;
+  DeviceBuffer<std::int32_t> expert;
+  DeviceBuffer<float> weight;
+  DeviceBuffer<std::uint16_t> d_rows;
+  DeviceBuffer<float> d_w, d_gate, d_up, d_down;
+  RecvView recv;
+  ExpertWeights ew;
+  ExpertGrads grads;
+};
+
+// NaN (0xFF bytes) in every output, so an element a run leaves unwritten shows.
+void poison(OnDevice& d) {
+  cuda_ok(cudaMemset(d.d_rows.get(), 0xFF, d.d_rows.size() * sizeof(std::uint16_t)), "poison");
+  for (const DeviceBuffer<float>* b : {&d.d_w, &d.d_gate, &d.d_up, &d.d_down})
+    cuda_ok(cudaMemset(b->get(), 0xFF, b->size() * sizeof(float)), "poison");
+}
+
 class Cublas {
  public:
   Cublas() {
@@ -105,27 +140,24 @@ void check_backward(const Case& c, const BackwardPath* path, cublasHandle_t hand
                " experts=" + std::to_string(c.experts) + " h=" + std::to_string(c.hidden) +
                " f=" + std::to_string(c.ffn));
   const Received r = make_received(c);
-  DeviceBuffer<std::uint16_t> xd(to_bf16(r.x)), dyd(to_bf16(r.dy)), gate(to_bf16(r.w.gate)),
-      up(to_bf16(r.w.up)), down(to_bf16(r.w.down));
-  DeviceBuffer<std::int32_t> exd(r.expert);
-  DeviceBuffer<float> wtd(r.weight);
-  const RecvView recv{xd.get(), exd.get(), wtd.get(), c.rows, c.slots};
-  const ExpertWeights ew{gate.get(), up.get(), down.get(), c.experts, c.hidden, c.ffn};
-  DeviceBuffer<std::uint16_t> d_rows(std::size_t(c.rows) * std::size_t(c.hidden));
-  DeviceBuffer<float> d_w(r.expert.size()), d_gate(r.w.gate.size()), d_up(r.w.up.size()),
-      d_down(r.w.down.size());
-  const ExpertGrads grads{d_rows.get(), d_w.get(), d_gate.get(), d_up.get(), d_down.get()};
+  OnDevice dev(c, r);
+  const RecvView& recv = dev.recv;
+  const ExpertWeights& ew = dev.ew;
+  const ExpertGrads& grads = dev.grads;
+  const Bf16* dyd = dev.dy.get();
+  const DeviceBuffer<std::uint16_t>& d_rows = dev.d_rows;
+  const DeviceBuffer<float>&d_w = dev.d_w, &d_gate = dev.d_gate, &d_up = dev.d_up, &d_down = dev.d_down;
   if (kernel) {
     DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew, BackwardPath::Fused));
-    expert_ffn_backward_fused(recv, ew, dyd.get(), grads, ws.get(), nullptr, *kernel);
+    expert_ffn_backward_fused(recv, ew, dyd, grads, ws.get(), nullptr, *kernel);
     cuda_ok(cudaDeviceSynchronize(), "backward");
   } else if (path) {
     DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew, *path));
-    expert_ffn_backward(handle, *path, recv, ew, dyd.get(), grads, ws.get(), nullptr);
+    expert_ffn_backward(handle, *path, recv, ew, dyd, grads, ws.get(), nullptr);
     cuda_ok(cudaDeviceSynchronize(), "backward");
   } else {
     DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew));
-    expert_ffn_backward(recv, ew, dyd.get(), grads, ws.get(), nullptr);
+    expert_ffn_backward(recv, ew, dyd, grads, ws.get(), nullptr);
     cuda_ok(cudaDeviceSynchronize(), "backward");
   }
   const ref::ExpertGrads want =
@@ -248,14 +280,8 @@ TEST(GpuBackwardFused, LargerCases) {
 TEST(GpuBackwardFused, BitwiseTheSameOnEveryRun) {
   OCCULT_REQUIRE_GPU();
   const Case c{16384, 4, 16, 128, 192, 31};
-  const Received r = make_received(c);
-  DeviceBuffer<std::uint16_t> xd(to_bf16(r.x)), dyd(to_bf16(r.dy)), gate(to_bf16(r.w.gate)),
-      up(to_bf16(r.w.up)), down(to_bf16(r.w.down));
-  DeviceBuffer<std::int32_t> exd(r.expert);
-  DeviceBuffer<float> wtd(r.weight);
-  const RecvView recv{xd.get(), exd.get(), wtd.get(), c.rows, c.slots};
-  const ExpertWeights ew{gate.get(), up.get(), down.get(), c.experts, c.hidden, c.ffn};
-  DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew, BackwardPath::Fused));
+  OnDevice dev(c, make_received(c));
+  DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(dev.recv, dev.ew, BackwardPath::Fused));
   cudaStream_t side = nullptr;
   cuda_ok(cudaStreamCreateWithFlags(&side, cudaStreamNonBlocking), "cudaStreamCreate");
   struct Outputs {
@@ -263,13 +289,11 @@ TEST(GpuBackwardFused, BitwiseTheSameOnEveryRun) {
     std::vector<float> d_w, d_gate, d_up, d_down;
   };
   const auto run = [&](GemmKernel k, cudaStream_t stream) {
-    DeviceBuffer<std::uint16_t> d_rows(std::size_t(c.rows) * std::size_t(c.hidden));
-    DeviceBuffer<float> d_w(r.expert.size()), dg(r.w.gate.size()), du(r.w.up.size()), dd(r.w.down.size());
-    expert_ffn_backward_fused(recv, ew, dyd.get(),
-                              ExpertGrads{d_rows.get(), d_w.get(), dg.get(), du.get(), dd.get()}, ws.get(),
-                              stream, k);
+    poison(dev);
+    expert_ffn_backward_fused(dev.recv, dev.ew, dev.dy.get(), dev.grads, ws.get(), stream, k);
     cuda_ok(cudaStreamSynchronize(stream), "backward");
-    return Outputs{d_rows.download(), d_w.download(), dg.download(), du.download(), dd.download()};
+    return Outputs{dev.d_rows.download(), dev.d_w.download(), dev.d_gate.download(), dev.d_up.download(),
+                   dev.d_down.download()};
   };
   const auto same_bits = [](const auto& a, const auto& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0;
@@ -294,27 +318,21 @@ TEST(GpuBackwardFused, BitwiseTheSameOnEveryRun) {
 TEST(GpuBackwardFused, CapturesInACudaGraph) {
   OCCULT_REQUIRE_GPU();
   const Case c{1000, 4, 16, 128, 192, 41};
-  const Received r = make_received(c);
-  DeviceBuffer<std::uint16_t> xd(to_bf16(r.x)), dyd(to_bf16(r.dy)), gate(to_bf16(r.w.gate)),
-      up(to_bf16(r.w.up)), down(to_bf16(r.w.down));
-  DeviceBuffer<std::int32_t> exd(r.expert);
-  DeviceBuffer<float> wtd(r.weight);
-  const RecvView recv{xd.get(), exd.get(), wtd.get(), c.rows, c.slots};
-  const ExpertWeights ew{gate.get(), up.get(), down.get(), c.experts, c.hidden, c.ffn};
-  DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew, BackwardPath::Fused));
-  DeviceBuffer<std::uint16_t> d_rows(std::size_t(c.rows) * std::size_t(c.hidden));
-  DeviceBuffer<float> d_w(r.expert.size()), dg(r.w.gate.size()), du(r.w.up.size()), dd(r.w.down.size());
-  const ExpertGrads grads{d_rows.get(), d_w.get(), dg.get(), du.get(), dd.get()};
+  OnDevice dev(c, make_received(c));
+  DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(dev.recv, dev.ew, BackwardPath::Fused));
+  const RecvView& recv = dev.recv;
+  const ExpertWeights& ew = dev.ew;
+  const ExpertGrads& grads = dev.grads;
+  const DeviceBuffer<std::uint16_t>& dyd = dev.dy;
+  DeviceBuffer<std::uint16_t>& d_rows = dev.d_rows;
+  DeviceBuffer<float>&d_w = dev.d_w, &dg = dev.d_gate, &dd = dev.d_down;
   cudaStream_t s = nullptr;
   cuda_ok(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
   expert_ffn_backward(nullptr, BackwardPath::Fused, recv, ew, dyd.get(), grads, ws.get(), s);
   cuda_ok(cudaStreamSynchronize(s), "eager backward");
   const auto want_rows = d_rows.download();
   const auto want_gate = dg.download(), want_down = dd.download(), want_w = d_w.download();
-  cuda_ok(cudaMemset(d_rows.get(), 0xFF, d_rows.size() * 2), "poison");
-  cuda_ok(cudaMemset(dg.get(), 0xFF, dg.size() * 4), "poison");
-  cuda_ok(cudaMemset(dd.get(), 0xFF, dd.size() * 4), "poison");
-  cuda_ok(cudaMemset(d_w.get(), 0xFF, d_w.size() * 4), "poison");
+  poison(dev);
   cudaGraph_t graph = nullptr;
   cudaGraphExec_t exec = nullptr;
   cuda_ok(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed), "cudaStreamBeginCapture");
