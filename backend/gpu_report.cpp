@@ -48,7 +48,7 @@ RunRecord job_record(const GpuJob& job, const JobResult& r, const std::string& p
   e.warmup = job.warmup;
   e.backward_kernel = job.layer.training && !job.layer.comm_only
                           ? std::string("expert_ffn_backward/") +
-                                kernels::backward_path_name(kernels::kDefaultBackwardPath)
+                                kernels::backward_path_name(kernels::default_backward_path())
                           : "";
   for (const auto& run : r.runs) {
     MeasuredStrategy m;

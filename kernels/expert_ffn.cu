@@ -3,9 +3,7 @@
 // gate-weighted scatter-add into one output row per received row. The GEMMs run on wgmma (Hopper) or
 // mma.sync (elsewhere, and for small batches), picked by choose_kernel.
 #include "kernels/expert_ffn_common.cuh"
-#include "kernels/expert_gemm_choice.hpp"
-#include "kernels/expert_gemm_mma.cuh"
-#include "kernels/expert_gemm_wgmma.cuh"
+#include "kernels/expert_gemm_launch.cuh"
 
 namespace occult::kernels {
 namespace {
@@ -52,19 +50,7 @@ GemmKernel choose_kernel(std::int64_t capacity, int local_experts) {
 
 template <detail::Epilogue kEpi>
 void launch_gemm(GemmKernel k, const detail::GemmArgs& g, cudaStream_t stream) {
-  switch (k) {
-    case GemmKernel::Mma128:
-      return detail::launch_expert_gemm_mma<kEpi, 4>(g, stream);
-    case GemmKernel::Mma256:
-      return detail::launch_expert_gemm_mma<kEpi, 8>(g, stream);
-    case GemmKernel::Wgmma128:
-      return detail::launch_expert_gemm_wgmma<kEpi, 128>(g, stream);
-    case GemmKernel::Wgmma256:
-      return detail::launch_expert_gemm_wgmma<kEpi, 256>(g, stream);
-    case GemmKernel::Auto:
-      break;
-  }
-  throw CudaError("expert GEMM: no kernel chosen");
+  detail::launch_expert_gemm<detail::GatherTiles<kEpi>::template Of>(k, g, stream);
 }
 
 }  // namespace

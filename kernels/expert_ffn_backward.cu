@@ -1,9 +1,11 @@
 // Public entry points of the expert FFN backward: path selection, and the plain API of
 // moe_kernels.hpp, which runs the default path on a cuBLAS handle kept per thread and device.
+#include <cstdlib>
 #include <map>
 
 #include "kernels/expert_ffn_backward_paths.cuh"
 #include "kernels/expert_ffn_common.cuh"
+#include "sim/core/error.hpp"
 
 namespace occult::kernels {
 namespace {
@@ -47,14 +49,33 @@ const char* backward_path_name(BackwardPath path) {
       return "tc_auto";
     case BackwardPath::Simt:
       return "simt";
+    case BackwardPath::Fused:
+      return "fused";
   }
   return "?";
 }
 
+BackwardPath default_backward_path() {
+  const char* name = std::getenv("OCCULT_BACKWARD_PATH");
+  if (!name || !*name) return kDefaultBackwardPath;
+  for (BackwardPath p : {BackwardPath::TensorCoreGrouped, BackwardPath::TensorCorePerExpert,
+                         BackwardPath::TensorCoreAuto, BackwardPath::Simt, BackwardPath::Fused})
+    if (std::string(name) == backward_path_name(p)) return p;
+  throw InputError("", 0, "OCCULT_BACKWARD_PATH",
+                   std::string("unknown backward path '") + name +
+                       "' (tc_grouped, tc_per_expert, tc_auto, simt or fused)");
+}
+
 std::size_t expert_ffn_backward_workspace_bytes(const RecvView& recv, const ExpertWeights& w,
                                                 BackwardPath path) {
-  return path == BackwardPath::Simt ? detail::simt_backward_workspace_bytes(recv, w)
-                                    : detail::tensor_core_backward_workspace_bytes(recv, w);
+  switch (path) {
+    case BackwardPath::Simt:
+      return detail::simt_backward_workspace_bytes(recv, w);
+    case BackwardPath::Fused:
+      return detail::fused_backward_workspace_bytes(recv, w);
+    default:
+      return detail::tensor_core_backward_workspace_bytes(recv, w);
+  }
 }
 
 void expert_ffn_backward(cublasHandle_t handle, BackwardPath path, const RecvView& recv,
@@ -63,19 +84,29 @@ void expert_ffn_backward(cublasHandle_t handle, BackwardPath path, const RecvVie
   detail::validate_expert_args(recv, w);
   if (path == BackwardPath::Simt)
     detail::simt_backward(recv, w, d_out, grads, workspace, stream);
+  else if (path == BackwardPath::Fused)
+    detail::fused_backward(recv, w, d_out, grads, workspace, stream, GemmKernel::Auto);
   else
     detail::tensor_core_backward(handle, path, recv, w, d_out, grads, workspace, stream);
 }
 
+void expert_ffn_backward_fused(const RecvView& recv, const ExpertWeights& w, const Bf16* d_out,
+                               const ExpertGrads& grads, void* workspace, cudaStream_t stream,
+                               GemmKernel kernel) {
+  detail::validate_expert_args(recv, w);
+  detail::fused_backward(recv, w, d_out, grads, workspace, stream, kernel);
+}
+
 std::size_t expert_ffn_backward_workspace_bytes(const RecvView& recv, const ExpertWeights& w) {
-  return expert_ffn_backward_workspace_bytes(recv, w, kDefaultBackwardPath);
+  return expert_ffn_backward_workspace_bytes(recv, w, default_backward_path());
 }
 
 void expert_ffn_backward(const RecvView& recv, const ExpertWeights& w, const Bf16* d_out,
                          const ExpertGrads& grads, void* workspace, cudaStream_t stream) {
   thread_local ThreadHandles handles;
-  const cublasHandle_t h = kDefaultBackwardPath == BackwardPath::Simt ? nullptr : handles.get();
-  expert_ffn_backward(h, kDefaultBackwardPath, recv, w, d_out, grads, workspace, stream);
+  const BackwardPath path = default_backward_path();
+  const bool cublas = path != BackwardPath::Simt && path != BackwardPath::Fused;
+  expert_ffn_backward(cublas ? handles.get() : nullptr, path, recv, w, d_out, grads, workspace, stream);
 }
 
 }  // namespace occult::kernels

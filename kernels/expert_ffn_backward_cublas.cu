@@ -19,19 +19,19 @@
 #include <cublas_v2.h>
 
 #include <array>
-#include <map>
 #include <vector>
 
 #include "kernels/expert_ffn_backward_paths.cuh"
+#include "kernels/expert_ffn_backward_rows.cuh"
 #include "kernels/expert_ffn_common.cuh"
 #include "kernels/expert_index.cuh"
+#include "kernels/side_streams.cuh"
 
 namespace occult::kernels::detail {
 namespace {
 
 constexpr int kIndexTileM = 128;  // only sizes the tile offsets, which this path does not use
 constexpr int kGemms = 8;
-constexpr int kSideStreams = 4;
 // TensorCoreAuto takes the grouped GEMMs below this mean of pairs per active expert: measured on
 // H200 (results/gpu/backward-2026-11-28), grouped leads at 64 and 256 pairs per expert, per-expert
 // GEMMs on side streams from 1024.
@@ -137,36 +137,6 @@ __global__ void __launch_bounds__(256)
   }
 }
 
-__global__ void invert_pairs(const std::int32_t* pair_src, std::int64_t pairs, std::int32_t* pair_of) {
-  const std::int64_t p = std::int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (p < pairs) pair_of[pair_src[p]] = std::int32_t(p);
-}
-
-// d_rows[r] = bf16(sum over the row's slots of dx[pair]); zero for rows without a pair. 8 columns
-// per thread (hidden is a multiple of 64).
-__global__ void sum_rows(const uint4* dx, const std::int32_t* pair_of, int slots, int hidden, uint4* d_rows) {
-  const std::int64_t r = blockIdx.x;
-  const int chunks = hidden / 8;
-  for (int c = threadIdx.x; c < chunks; c += blockDim.x) {
-    float acc[8] = {};
-    for (int s = 0; s < slots; ++s) {
-      const std::int32_t p = pair_of[r * slots + s];
-      if (p < 0) continue;
-      const uint4 raw = dx[std::int64_t(p) * chunks + c];
-      const auto* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
-      for (int j = 0; j < 4; ++j) {
-        const float2 v = __bfloat1622float2(h[j]);
-        acc[2 * j] += v.x;
-        acc[2 * j + 1] += v.y;
-      }
-    }
-    uint4 o;
-    auto* h = reinterpret_cast<__nv_bfloat162*>(&o);
-    for (int j = 0; j < 4; ++j) h[j] = __floats2bfloat162_rn(acc[2 * j], acc[2 * j + 1]);
-    d_rows[r * chunks + c] = o;
-  }
-}
-
 // Row-major C[m x n] = op(A)[m x k] op(B)[k x n] + beta C for one expert; A and B bf16, C bf16
 // (activations) or fp32 (weight gradients).
 struct RowMajorGemm {
@@ -240,54 +210,13 @@ std::array<RowMajorGemm, kGemms> expert_gemms(const TcBuffers& b, const ExpertWe
   }};
 }
 
-// Streams and events the per-expert GEMMs fan out to, kept per thread and device (creating them per
-// call would cost more than the small GEMMs they overlap).
-struct SideStreams {
-  std::array<cudaStream_t, kSideStreams> stream{};
-  std::array<cudaEvent_t, kSideStreams> done{};
-  cudaEvent_t fork = nullptr;
-};
-
-class SidePool {
- public:
-  SidePool() = default;
-  SidePool(const SidePool&) = delete;
-  SidePool& operator=(const SidePool&) = delete;
-  ~SidePool() {
-    for (auto& [device, s] : pool_) {  // no throw at thread exit
-      for (int i = 0; i < kSideStreams; ++i) {
-        cudaStreamDestroy(s.stream[std::size_t(i)]);
-        cudaEventDestroy(s.done[std::size_t(i)]);
-      }
-      cudaEventDestroy(s.fork);
-    }
-  }
-  const SideStreams& get() {
-    int device = 0;
-    OCCULT_CUDA(cudaGetDevice(&device));
-    auto it = pool_.find(device);
-    if (it != pool_.end()) return it->second;
-    SideStreams s;
-    for (int i = 0; i < kSideStreams; ++i) {
-      OCCULT_CUDA(cudaStreamCreateWithFlags(&s.stream[std::size_t(i)], cudaStreamNonBlocking));
-      OCCULT_CUDA(cudaEventCreateWithFlags(&s.done[std::size_t(i)], cudaEventDisableTiming));
-    }
-    OCCULT_CUDA(cudaEventCreateWithFlags(&s.fork, cudaEventDisableTiming));
-    return pool_.emplace(device, s).first->second;
-  }
-
- private:
-  std::map<int, SideStreams> pool_;
-};
-
 // Runs GEMMs [first, last) of every active expert: grouped calls on `stream` where allowed, the
 // rest per expert, expert j on side stream j % kSideStreams, joined back into `stream`.
 void run_gemms(cublasHandle_t h, const std::array<std::vector<RowMajorGemm>, kGemms>& per_gemm, int first,
                int last, bool grouped, const void* const* tables, char* cublas_ws, cudaStream_t stream) {
   const std::size_t active = per_gemm[0].size();
   bool fanned = false;
-  thread_local SidePool pool;
-  const SideStreams& side = pool.get();
+  const SideStreams& side = side_streams();
   for (int i = first; i < last; ++i) {
     const auto& qs = per_gemm[std::size_t(i)];
     if (grouped && qs[0].ctype == CUDA_R_16BF) {
@@ -385,16 +314,7 @@ void tensor_core_backward(cublasHandle_t handle, BackwardPath path, const RecvVi
     OCCULT_LAUNCHED("swiglu_backward");
     run_gemms(handle, per_gemm, 3, kGemms, grouped, b.tables, b.cublas_ws, stream);
   }
-  if (recv.num_rows == 0) return;
-  OCCULT_CUDA(cudaMemsetAsync(b.pair_of, 0xFF, sizeof(std::int32_t) * std::size_t(slots_total), stream));
-  if (pairs > 0) {
-    invert_pairs<<<blocks_for(pairs, 256), 256, 0, stream>>>(b.ix.pair_src, pairs, b.pair_of);
-    OCCULT_LAUNCHED("invert_pairs");
-  }
-  sum_rows<<<unsigned(recv.num_rows), 128, 0, stream>>>(reinterpret_cast<const uint4*>(b.dx), b.pair_of,
-                                                        recv.slots, w.hidden,
-                                                        reinterpret_cast<uint4*>(grads.d_rows));
-  OCCULT_LAUNCHED("sum_rows");
+  sum_pair_rows(recv, b.ix, b.dx, w.hidden, b.pair_of, grads.d_rows, stream);
 }
 
 }  // namespace occult::kernels::detail

@@ -31,13 +31,16 @@ constexpr int mma_smem_bytes() {
   return kMmaStages * stage_bytes<32 * kNT>();
 }
 
-template <Epilogue kEpi, int kNT>
-__global__ void __launch_bounds__(kGemmThreads, kNT == 4 ? 2 : 1) expert_gemm_mma_kernel(GemmArgs g) {
-  constexpr int kTileN = 32 * kNT, kStageBytes = stage_bytes<kTileN>();
+// Tile: GatherTile (expert_gemm_tile.cuh) or WeightGradTile (expert_gemm_wgrad.cuh); it says which
+// output tile this block computes, loads its k-tiles and writes the result.
+template <class Tile, int kNT = Tile::kTileN / 32>
+__global__ void __launch_bounds__(kGemmThreads, kNT == 4 ? 2 : 1)
+    expert_gemm_mma_kernel(typename Tile::Args g) {
+  constexpr int kTileN = Tile::kTileN, kStageBytes = stage_bytes<kTileN>();
   extern __shared__ __align__(128) unsigned char smem[];
   __shared__ std::int32_t tile_row[kTileM];
   __shared__ float tile_weight[kTileM];
-  GatherTile<kEpi, kTileN> tile;
+  Tile tile;
   if (!tile.init(g, tile_row, tile_weight)) return;
   const int lane = int(threadIdx.x) & 31, warp = int(threadIdx.x) >> 5;
   const int warp_m = warp >> 2, warp_n = warp & 3;
@@ -55,7 +58,7 @@ __global__ void __launch_bounds__(kGemmThreads, kNT == 4 ? 2 : 1) expert_gemm_mm
 #pragma unroll
       for (int c = 0; c < 4; ++c) acc[mi][ni][c] = 0.0f;
 
-  const int k_tiles = g.K / kTileK;
+  const int k_tiles = tile.k_tiles(g);
 #pragma unroll
   for (int s = 0; s < kMmaStages - 1; ++s) {
     if (s < k_tiles) load_stage(s, s);
@@ -106,15 +109,15 @@ __global__ void __launch_bounds__(kGemmThreads, kNT == 4 ? 2 : 1) expert_gemm_mm
   });
 }
 
-template <Epilogue kEpi, int kNT>
-void launch_expert_gemm_mma(const GemmArgs& g, cudaStream_t stream) {
-  constexpr int kSmem = mma_smem_bytes<kNT>();
+template <class Tile>
+void launch_expert_gemm_mma(const typename Tile::Args& g, cudaStream_t stream) {
+  constexpr int kSmem = mma_smem_bytes<Tile::kTileN / 32>();
   // Set on every call: the attribute belongs to the current device, and the call is cheap.
-  OCCULT_CUDA(cudaFuncSetAttribute(expert_gemm_mma_kernel<kEpi, kNT>,
-                                   cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
-  const dim3 grid = expert_gemm_grid<kEpi>(g, 32 * kNT);
-  if (grid.y == 0) return;
-  expert_gemm_mma_kernel<kEpi, kNT><<<grid, kGemmThreads, kSmem, stream>>>(g);
+  OCCULT_CUDA(
+      cudaFuncSetAttribute(expert_gemm_mma_kernel<Tile>, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
+  const dim3 grid = Tile::grid(g);
+  if (grid.x == 0 || grid.y == 0 || grid.z == 0) return;
+  expert_gemm_mma_kernel<Tile><<<grid, kGemmThreads, kSmem, stream>>>(g);
   OCCULT_LAUNCHED("expert_gemm_mma_kernel");
 }
 

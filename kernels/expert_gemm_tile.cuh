@@ -13,8 +13,11 @@
 //            side; writes act = silu(gate) * up, [pairs x ffn] bf16, in pair order.
 //   Scatter: multiplies each row by its gate weight and adds it into the row's output (fp32 atomics
 //            when several experts share a row, a plain bf16 store when each row has one expert).
-//            Both stage the tile in shared memory first, so global writes and atomics go by whole
-//            16-byte chunks along a row.
+//   Pair stores (the backward, expert_ffn_backward_fused.cu): the bf16 tile as it is, [pairs x
+//            width] in pair order: GateUp (gathered A, interleaved gate/up B: width 2N, gate and up of
+//            feature j in columns 2j, 2j + 1), GatherStore (gathered A) and PairStore (A in pair order).
+//   All stage the tile in shared memory first, so global writes and atomics go by whole 16-byte
+//   chunks along a row.
 #include <cuda_bf16.h>
 
 #include "kernels/cuda_check.cuh"
@@ -26,7 +29,17 @@ constexpr int kTileM = 128, kTileK = 64, kGemmThreads = 256;
 // The shallowest pipeline ring of the two kernels (mma.sync's); the epilogues stage their tile in it.
 constexpr int kMinRingStages = 3;
 
-enum class Epilogue { SwiGLU, ScatterStore, ScatterAtomic };
+enum class Epilogue { SwiGLU, ScatterStore, ScatterAtomic, GateUp, GatherStore, PairStore };
+
+// Whether A rows are received rows gathered through the pair index (else A is in pair order), and
+// whether B interleaves gate and up rows.
+constexpr bool gathers_a(Epilogue e) {
+  return e == Epilogue::SwiGLU || e == Epilogue::GateUp || e == Epilogue::GatherStore;
+}
+constexpr bool interleaves_b(Epilogue e) { return e == Epilogue::SwiGLU || e == Epilogue::GateUp; }
+constexpr bool stores_pairs(Epilogue e) {
+  return e == Epilogue::GateUp || e == Epilogue::GatherStore || e == Epilogue::PairStore;
+}
 
 struct GemmArgs {
   ExpertIndex ix;
@@ -35,7 +48,7 @@ struct GemmArgs {
   const __nv_bfloat16* b_gate = nullptr;  // [L x N x K]; SwiGLU: gate weights
   const __nv_bfloat16* b_up = nullptr;    // SwiGLU: up weights (interleaved with gate by row)
   int N = 0;                              // B rows per expert (ffn for SwiGLU, hidden for Scatter)
-  __nv_bfloat16* act = nullptr;           // SwiGLU output [pairs x N]
+  __nv_bfloat16* act = nullptr;           // SwiGLU output [pairs x N]; pair stores: [pairs x B rows]
   __nv_bfloat16* out = nullptr;           // ScatterStore output [rows x N]
   float* acc = nullptr;                   // ScatterAtomic output [rows x N]
 };
@@ -63,18 +76,40 @@ constexpr int stage_bytes() {
   return (kTileM + kTileN) * kTileK * 2;
 }
 
-// One block's tile: which expert and rows, the gathered row of each tile row and its gate weight, and
-// per-thread source pointers for the cp.async loads. Each thread copies chunk (tid % 8) of rows
-// tid / 8 + 32 i of the A (i < 4) and B (i < kTileN / 32) tiles.
-template <Epilogue kEpi, int kTileN>
-struct GatherTile {
+// Per-thread source pointers of a block's cp.async loads, set by the tile's init: each thread copies
+// chunk (tid % 8) of rows tid / 8 + 32 i of the A (i < 4) and B (i < kTileN / 32) tiles; a row that
+// is not ok is zero-filled. Both tile kinds (GatherTile below, WeightGradTile) load through it.
+template <int kTileN>
+struct TileSources {
+  static constexpr int kBRows = kTileN / 32;
+  const __nv_bfloat16* a_src[4];
+  const __nv_bfloat16* b_src[kBRows];
+  bool a_ok[4], b_ok[kBRows];
+
+  // Starts the copies of k-tile kt into the A tile at `sa` and the B tile at `sb` (shared addresses).
+  __device__ void load(unsigned sa, unsigned sb, int kt) const {
+    const int ld_chunk = int(threadIdx.x) & 7, ld_row = int(threadIdx.x) >> 3;
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+      cp_async16(sa + swz(ld_row + 32 * i, ld_chunk), a_src[i] + kt * kTileK, a_ok[i]);
+#pragma unroll
+    for (int i = 0; i < kBRows; ++i)
+      cp_async16(sb + swz(ld_row + 32 * i, ld_chunk), b_src[i] + kt * kTileK, b_ok[i]);
+  }
+};
+
+// One block's tile of an activation GEMM: which expert and rows, the gathered row of each tile row and
+// its gate weight, and the loads' sources.
+template <Epilogue kEpi, int kTileN_>
+struct GatherTile : TileSources<kTileN_> {
+  using Args = GemmArgs;
+  using Src = TileSources<kTileN_>;
+  using Src::a_ok, Src::a_src, Src::b_ok, Src::b_src;
+  static constexpr int kTileN = kTileN_;
   static constexpr int kBRows = kTileN / 32;
   int expert = -1, m_valid = 0, pair0 = 0, n0 = 0;
   std::int32_t* row;  // [kTileM] in shared memory: received row (A row for SwiGLU, output row for Scatter)
   float* weight;      // [kTileM] in shared memory: gate weight
-  const __nv_bfloat16* a_src[4];
-  const __nv_bfloat16* b_src[kBRows];
-  bool a_ok[4], b_ok[kBRows];
 
   // Block-uniform: false when this m-tile is past the last expert's tiles (the grid is an upper bound).
   __device__ bool init(const GemmArgs& g, std::int32_t* tile_row, float* tile_weight) {
@@ -98,13 +133,13 @@ struct GatherTile {
     for (int i = 0; i < 4; ++i) {
       const int r = ld_row + 32 * i;
       a_ok[i] = r < m_valid;
-      const std::int64_t a_row = kEpi == Epilogue::SwiGLU ? row[r] : std::int64_t(pair0) + (a_ok[i] ? r : 0);
+      const std::int64_t a_row = gathers_a(kEpi) ? row[r] : std::int64_t(pair0) + (a_ok[i] ? r : 0);
       a_src[i] = g.a + a_row * g.K + ld_chunk * 8;
     }
 #pragma unroll
     for (int i = 0; i < kBRows; ++i) {
       const int r = ld_row + 32 * i;
-      if constexpr (kEpi == Epilogue::SwiGLU) {
+      if constexpr (interleaves_b(kEpi)) {
         const int feature = (n0 + r) >> 1;
         b_ok[i] = feature < g.N;
         const __nv_bfloat16* base = (r & 1) ? g.b_up : g.b_gate;
@@ -117,16 +152,17 @@ struct GatherTile {
     return true;
   }
 
-  // Starts the copies of k-tile kt into the A tile at `sa` and the B tile at `sb` (shared addresses).
-  __device__ void load(unsigned sa, unsigned sb, int kt) const {
-    const int ld_chunk = int(threadIdx.x) & 7, ld_row = int(threadIdx.x) >> 3;
-#pragma unroll
-    for (int i = 0; i < 4; ++i)
-      cp_async16(sa + swz(ld_row + 32 * i, ld_chunk), a_src[i] + kt * kTileK, a_ok[i]);
-#pragma unroll
-    for (int i = 0; i < kBRows; ++i)
-      cp_async16(sb + swz(ld_row + 32 * i, ld_chunk), b_src[i] + kt * kTileK, b_ok[i]);
+  __device__ int k_tiles(const GemmArgs& g) const { return g.K / kTileK; }
+
+  // x over B tiles (interleaved gate/up rows count twice), y over all experts' m-tiles (an upper
+  // bound; blocks past the last tile return at once).
+  static dim3 grid(const GemmArgs& g) {
+    const std::int64_t m_tiles = max_tiles(g.ix, kTileM);
+    if (m_tiles > 65535)
+      throw CudaError("expert GEMM: too many received pairs for one launch (> 65535 tiles)");
+    return dim3(unsigned((b_rows(g) + kTileN - 1) / kTileN), unsigned(m_tiles));
   }
+  __host__ __device__ static int b_rows(const GemmArgs& g) { return interleaves_b(kEpi) ? 2 * g.N : g.N; }
 
   // Writes the block's results. `frags(f)` calls f(r, col, c0, c1) for every pair of adjacent
   // accumulators (tile row r, tile columns col and col + 1, col even) the thread holds. `smem` is the
@@ -170,6 +206,8 @@ struct GatherTile {
       frags([&](int r, int col, float c0, float c1) {
         if constexpr (kEpi == Epilogue::SwiGLU) {
           cs[r * kPitch + col / 2] = __float2bfloat16(silu(c0) * c1);
+        } else if constexpr (stores_pairs(kEpi)) {
+          *reinterpret_cast<__nv_bfloat162*>(cs + r * kPitch + col) = __floats2bfloat162_rn(c0, c1);
         } else {
           const float w = weight[r];
           *reinterpret_cast<__nv_bfloat162*>(cs + r * kPitch + col) = __floats2bfloat162_rn(w * c0, w * c1);
@@ -184,6 +222,9 @@ struct GatherTile {
         if constexpr (kEpi == Epilogue::SwiGLU) {
           const int feature = n0 / 2 + c * 8;
           if (feature < g.N) *reinterpret_cast<uint4*>(g.act + (std::int64_t(pair0) + r) * g.N + feature) = v;
+        } else if constexpr (stores_pairs(kEpi)) {
+          const int n = n0 + c * 8, width = b_rows(g);
+          if (n < width) *reinterpret_cast<uint4*>(g.act + (std::int64_t(pair0) + r) * width + n) = v;
         } else {
           const int n = n0 + c * 8;
           if (n < g.N) *reinterpret_cast<uint4*>(g.out + std::int64_t(row[r]) * g.N + n) = v;
@@ -193,14 +234,11 @@ struct GatherTile {
   }
 };
 
-// Grid of both kernels: x over B tiles (interleaved gate/up rows count twice), y over all experts'
-// m-tiles (an upper bound; blocks past the last tile return at once).
+// GatherTile<kEpi, N> as a template of N alone, for launch_expert_gemm (expert_gemm_launch.cuh).
 template <Epilogue kEpi>
-dim3 expert_gemm_grid(const GemmArgs& g, int tile_n) {
-  const int b_rows = kEpi == Epilogue::SwiGLU ? 2 * g.N : g.N;
-  const std::int64_t m_tiles = max_tiles(g.ix, kTileM);
-  if (m_tiles > 65535) throw CudaError("expert GEMM: too many received pairs for one launch (> 65535 tiles)");
-  return dim3(unsigned((b_rows + tile_n - 1) / tile_n), unsigned(m_tiles));
-}
+struct GatherTiles {
+  template <int kTileN>
+  using Of = GatherTile<kEpi, kTileN>;
+};
 
 }  // namespace occult::kernels::detail

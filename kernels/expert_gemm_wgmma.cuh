@@ -138,13 +138,15 @@ __device__ __forceinline__ void wgmma_tile(float (&d)[kTileN / 2], std::uint64_t
     wgmma_m64n128k16(d, a, b);
 }
 
-template <Epilogue kEpi, int kTileN>
-__global__ void __launch_bounds__(kGemmThreads, 1) expert_gemm_wgmma_kernel(GemmArgs g) {
+// Tile: GatherTile (expert_gemm_tile.cuh) or WeightGradTile (expert_gemm_wgrad.cuh).
+template <class Tile>
+__global__ void __launch_bounds__(kGemmThreads, 1) expert_gemm_wgmma_kernel(typename Tile::Args g) {
+  constexpr int kTileN = Tile::kTileN;
   using S = WgmmaShape<kTileN>;
   extern __shared__ __align__(1024) unsigned char smem_raw[];
   __shared__ std::int32_t tile_row[kTileM];
   __shared__ float tile_weight[kTileM];
-  GatherTile<kEpi, kTileN> tile;
+  Tile tile;
   if (!tile.init(g, tile_row, tile_weight)) return;
   // The swizzle is a function of address bits 4-9, so every tile must start on a 1024-byte boundary.
   const unsigned raw = smem_u32(smem_raw), ring = (raw + 1023u) & ~1023u;
@@ -158,7 +160,7 @@ __global__ void __launch_bounds__(kGemmThreads, 1) expert_gemm_wgmma_kernel(Gemm
 #pragma unroll
   for (int i = 0; i < S::kAcc; ++i) acc[i] = 0.0f;
 
-  const int k_tiles = g.K / kTileK;
+  const int k_tiles = tile.k_tiles(g);
 #pragma unroll
   for (int s = 0; s < S::kStages - 2; ++s) {
     if (s < k_tiles) tile.load(slot_a(s), slot_b(s), s);
@@ -201,14 +203,14 @@ __global__ void __launch_bounds__(kGemmThreads, 1) expert_gemm_wgmma_kernel(Gemm
   });
 }
 
-template <Epilogue kEpi, int kTileN>
-void launch_expert_gemm_wgmma(const GemmArgs& g, cudaStream_t stream) {
-  constexpr int kSmem = WgmmaShape<kTileN>::kSmem;
-  OCCULT_CUDA(cudaFuncSetAttribute(expert_gemm_wgmma_kernel<kEpi, kTileN>,
+template <class Tile>
+void launch_expert_gemm_wgmma(const typename Tile::Args& g, cudaStream_t stream) {
+  constexpr int kSmem = WgmmaShape<Tile::kTileN>::kSmem;
+  OCCULT_CUDA(cudaFuncSetAttribute(expert_gemm_wgmma_kernel<Tile>,
                                    cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
-  const dim3 grid = expert_gemm_grid<kEpi>(g, kTileN);
-  if (grid.y == 0) return;
-  expert_gemm_wgmma_kernel<kEpi, kTileN><<<grid, kGemmThreads, kSmem, stream>>>(g);
+  const dim3 grid = Tile::grid(g);
+  if (grid.x == 0 || grid.y == 0 || grid.z == 0) return;
+  expert_gemm_wgmma_kernel<Tile><<<grid, kGemmThreads, kSmem, stream>>>(g);
   OCCULT_LAUNCHED("expert_gemm_wgmma_kernel");
 }
 

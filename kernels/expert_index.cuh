@@ -1,7 +1,9 @@
 #pragma once
 // Receiver side: groups the received (row, slot) pairs by local expert (a counting sort), so the
-// expert GEMMs can gather their rows by index. Pair order inside an expert follows atomic arrival;
-// it changes no value (each pair is computed independently), only fp32 summation order.
+// expert GEMMs can gather their rows by index. build_expert_index: pair order inside an expert follows
+// atomic arrival; it changes no value of the forward (each pair is computed independently), only fp32
+// summation order where rows share an output. build_expert_index_stable: pairs of an expert in
+// (row, slot) order, for the backward, whose weight gradients sum over an expert's pairs.
 #include "kernels/cuda_check.cuh"
 
 namespace occult::kernels::detail {
@@ -26,6 +28,16 @@ inline std::int64_t max_tiles(const ExpertIndex& ix, int tile_m) {
 }
 
 void build_expert_index(const RecvView& recv, const ExpertIndex& ix, int tile_m, cudaStream_t stream);
+
+// Scratch of the stable order: pair counts per block of kStableBlock pairs and expert.
+inline constexpr int kStableBlock = 256;
+struct StableScratch {
+  std::int32_t* block_counts = nullptr;  // [L x blocks]
+  std::int64_t blocks = 0;
+};
+StableScratch carve_stable_scratch(Carver& c, const ExpertIndex& ix);
+void build_expert_index_stable(const RecvView& recv, const ExpertIndex& ix, const StableScratch& scratch,
+                               int tile_m, cudaStream_t stream);
 
 // Device helper: which expert owns m-tile `tile` (binary search), or -1 past the last tile.
 __device__ __forceinline__ int expert_of_tile(const std::int32_t* tile_offsets, int experts, int tile) {

@@ -121,10 +121,11 @@ void expert_ffn_forward(const RecvView& recv, const ExpertWeights& w, Bf16* out,
 // Gradients of expert_ffn_forward given d_out [rows x hidden]: d_rows [rows x hidden] (the
 // pre-reduced input gradient, sent back by the dispatch backward), d_weight [rows x slots] (gate
 // weight gradient, 0 in unused slots) and fp32 weight gradients (overwritten, same shapes as the
-// weights). Recomputes the gate/up activations instead of storing them. Runs on tensor cores through
-// cuBLAS (paths and a handle-taking overload: kernels/expert_ffn_backward.hpp): it synchronises
-// `stream` once (cuBLAS needs the per-expert counts on the host) and keeps one cuBLAS handle and a
-// few side streams per calling thread and device.
+// weights). Recomputes the gate/up activations instead of storing them. Runs on tensor cores, on the
+// path kernels/expert_ffn_backward.hpp names (default_backward_path; paths and a handle-taking
+// overload there): the cuBLAS paths synchronise `stream` once (cuBLAS needs the per-expert counts on
+// the host) and keep one cuBLAS handle and a few side streams per calling thread and device; the
+// fused path does neither.
 struct ExpertGrads {
   Bf16* d_rows = nullptr;
   float* d_weight = nullptr;

@@ -1,15 +1,18 @@
-// Expert FFN backward, side by side in one run: the tensor-core paths (cuBLAS grouped, cuBLAS per
-// expert) and the fp32 SIMT baseline, next to the forward (expert_ffn_forward) of the same problem,
-// so that "backward / forward" is read off one line. Shapes: OLMoE (h 2048, f 1024), Qwen1.5-MoE
-// (2048, 1408), DeepSeek-V3 (7168, 2048); L local experts with r pairs each; standard rows (one
-// expert per row) or occult rows read by 4 local experts. The SIMT path only runs where it takes
-// under a second per call.
+// Expert FFN backward, side by side in one run: the fused path (our grouped tensor-core GEMMs, no
+// host round trip), the cuBLAS paths (grouped, per expert, and tc_auto, which picks one of the two)
+// and the fp32 SIMT baseline, next to the forward (expert_ffn_forward) of the same problem, so that
+// "backward / forward" is read off one line for the fused path and for cuBLAS. Shapes: OLMoE (h 2048,
+// f 1024), Qwen1.5-MoE (2048, 1408), Mixtral 8x7B (4096, 14336), DeepSeek-V3 (7168, 2048); L local
+// experts with r pairs each (32 to 4096); standard rows (one expert per row) or occult rows read by 4
+// local experts. The SIMT path only runs where it takes under a second per call.
 //   occult_bench_gpu --benchmark_filter='^bwd/' --benchmark_counters_tabular=true
 // Counters: *_us are the mean wall time of one call of that path (cudaEvent, the host round trip
-// for the expert counts included); Time, TFLOPs and bwd_over_fwd are the default path
-// (kDefaultBackwardPath, tc_auto), TFLOPs at 16 h f per pair (the eight GEMMs it runs: gate/up
-// recompute, the down GEMM's input gradient, three weight gradients, two for dX); simt_over_bwd is
-// the speedup over the SIMT baseline.
+// for the expert counts of the cuBLAS paths included); fused_<kernel>_us the fused path with one GEMM
+// kernel forced. Time is the fused path (or, if it failed, the first path that ran). TFLOPs at 16 h f
+// per pair (gate/up recompute, the down GEMM's input gradient, three weight gradients, two for dX):
+// fused_TFLOPs, cublas_TFLOPs (the faster of cuBLAS grouped and per expert), per_expert_TFLOPs;
+// fused_bwd_over_fwd and cublas_bwd_over_fwd (the same best cuBLAS); fused_speedup = best cuBLAS time
+// / fused time.
 #include <benchmark/benchmark.h>
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
@@ -23,6 +26,7 @@
 
 #include "bench/gpu/bench_gpu_util.cuh"
 #include "kernels/expert_ffn_backward.hpp"
+#include "kernels/expert_gemm_choice.hpp"
 #include "kernels/moe_kernels.hpp"
 
 namespace occult::kernels {
@@ -78,7 +82,7 @@ std::unique_ptr<Problem> make_problem(const Shape& s, int L, int per_expert, int
                          p->fp32(fh), p->fp32(fh)};
   std::size_t ws = expert_ffn_workspace_bytes(p->recv, p->w);
   for (BackwardPath path : {BackwardPath::TensorCoreGrouped, BackwardPath::TensorCorePerExpert,
-                            BackwardPath::Simt})  // Auto: one of the first two
+                            BackwardPath::Simt, BackwardPath::Fused})  // Auto: one of the first two
     ws = std::max(ws, expert_ffn_backward_workspace_bytes(p->recv, p->w, path));
   p->ws = std::make_unique<DevicePtr<char>>(ws);
   ok(cudaDeviceSynchronize());
@@ -112,6 +116,27 @@ class Timer {
   cudaEvent_t a_ = nullptr, b_ = nullptr;
 };
 
+// One timed variant: a path, or the fused path with a GEMM kernel forced.
+struct Variant {
+  std::string name;
+  BackwardPath path = BackwardPath::Fused;
+  GemmKernel kernel = GemmKernel::Auto;
+  bool forced = false;
+};
+
+std::vector<Variant> variants(bool with_simt) {
+  std::vector<Variant> v;
+  for (BackwardPath p : {BackwardPath::Fused, BackwardPath::TensorCoreAuto, BackwardPath::TensorCoreGrouped,
+                         BackwardPath::TensorCorePerExpert})
+    v.push_back({backward_path_name(p), p});
+  if (with_simt) v.push_back({backward_path_name(BackwardPath::Simt), BackwardPath::Simt});
+  std::vector<GemmKernel> forced{GemmKernel::Mma128, GemmKernel::Mma256};
+  if (wgmma_available()) forced = {GemmKernel::Mma128, GemmKernel::Wgmma128, GemmKernel::Wgmma256};
+  for (GemmKernel k : forced)
+    v.push_back({std::string("fused_") + to_string(k), BackwardPath::Fused, k, true});
+  return v;
+}
+
 void bm_backward(benchmark::State& state, Shape shape, int L, int per_expert, int slots, bool with_simt) {
   static cublasHandle_t handle = [] {
     cublasHandle_t h = nullptr;
@@ -119,46 +144,62 @@ void bm_backward(benchmark::State& state, Shape shape, int L, int per_expert, in
     return h;
   }();
   const auto p = make_problem(shape, L, per_expert, slots);
-  std::vector<BackwardPath> paths{BackwardPath::TensorCoreAuto, BackwardPath::TensorCoreGrouped,
-                                  BackwardPath::TensorCorePerExpert};
-  if (with_simt) paths.push_back(BackwardPath::Simt);
-  const auto run = [&](BackwardPath path) {
-    expert_ffn_backward(handle, path, p->recv, p->w, p->d_out, p->grads, p->ws->p, nullptr);
+  const auto run = [&](const Variant& v) {
+    if (v.forced)
+      expert_ffn_backward_fused(p->recv, p->w, p->d_out, p->grads, p->ws->p, nullptr, v.kernel);
+    else
+      expert_ffn_backward(handle, v.path, p->recv, p->w, p->d_out, p->grads, p->ws->p, nullptr);
   };
   const auto fwd = [&] { expert_ffn_forward(p->recv, p->w, p->fwd_out, p->ws->p, nullptr); };
   fwd();  // warm-up: cuBLAS heuristics, lazy module loading
-  // A path the library refuses (a cuBLAS status) is reported and left out, not fatal to the run.
-  std::vector<BackwardPath> working;
-  for (BackwardPath path : paths) try {
-      run(path);
-      working.push_back(path);
+  // A variant the library refuses (a cuBLAS status) is reported and left out, not fatal to the run.
+  std::vector<Variant> working;
+  for (const Variant& v : variants(with_simt)) try {
+      run(v);
+      working.push_back(v);
     } catch (const CudaError& e) {
-      std::fprintf(stderr, "%s: %s\n", backward_path_name(path), e.what());
+      std::fprintf(stderr, "%s: %s\n", v.name.c_str(), e.what());
       ok(cudaGetLastError());
     }
   ok(cudaDeviceSynchronize());
   if (working.empty()) return state.SkipWithError("no backward path ran");
+  // Time is the fused path's, or (if it failed: see stderr) the first variant that ran, so the
+  // cuBLAS numbers of the row still come out.
+  const std::string timed = working.front().name;
   Timer t;
-  std::map<BackwardPath, double> total;
+  std::map<std::string, double> total;
   double fwd_total = 0;
   for (auto _ : state) {
     fwd_total += t.seconds(fwd);
-    double def = 0;
-    for (BackwardPath path : working) {
-      const double sec = t.seconds([&] { run(path); });
-      total[path] += sec;
-      if (path == kDefaultBackwardPath) def = sec;
+    double fused = 0;
+    for (const Variant& v : working) {
+      const double sec = t.seconds([&] { run(v); });
+      total[v.name] += sec;
+      if (v.name == timed) fused = sec;
     }
-    state.SetIterationTime(def);
+    state.SetIterationTime(fused);
   }
-  const double n = double(state.iterations()), pairs = double(L) * per_expert, f = fwd_total / n;
-  for (BackwardPath path : working)
-    state.counters[std::string(backward_path_name(path)) + "_us"] = total[path] / n * 1e6;
-  const double def = total[kDefaultBackwardPath] / n;
+  const double n = double(state.iterations()), f = fwd_total / n;
+  const double flop = 16.0 * double(L) * per_expert * shape.hidden * shape.ffn;
+  for (const auto& [name, sec] : total) state.counters[name + "_us"] = sec / n * 1e6;
+  const bool have_fused = total.count("fused") > 0;
+  const double fused = total[timed] / n;
+  double cublas = 0;  // the faster cuBLAS path that ran
+  for (const char* name : {"tc_grouped", "tc_per_expert"})
+    if (total.count(name) && (cublas == 0 || total[name] / n < cublas)) cublas = total[name] / n;
   state.counters["fwd_us"] = f * 1e6;
-  state.counters["TFLOPs"] = 16.0 * pairs * shape.hidden * shape.ffn / def * 1e-12;
-  state.counters["bwd_over_fwd"] = def / f;
-  if (total.count(BackwardPath::Simt)) state.counters["simt_over_bwd"] = total[BackwardPath::Simt] / n / def;
+  if (have_fused) {
+    state.counters["fused_TFLOPs"] = flop / fused * 1e-12;
+    state.counters["fused_bwd_over_fwd"] = fused / f;
+  }
+  if (cublas > 0) {
+    state.counters["cublas_TFLOPs"] = flop / cublas * 1e-12;
+    state.counters["cublas_bwd_over_fwd"] = cublas / f;
+    if (have_fused) state.counters["fused_speedup"] = cublas / fused;
+  }
+  if (total.count("tc_per_expert"))
+    state.counters["per_expert_TFLOPs"] = flop / (total["tc_per_expert"] / n) * 1e-12;
+  if (total.count("simt") && have_fused) state.counters["simt_over_fused"] = total["simt"] / n / fused;
 }
 
 void register_all() {
@@ -172,18 +213,22 @@ void register_all() {
         ->Iterations(simt ? 3 : 10);
   };
   const Shape &olmoe = kShapes[0], &qwen = kShapes[1], &dsv3 = kShapes[2];
+  static constexpr Shape mixtral{"mixtral", 4096, 14336};
   // OLMoE on 2 GPUs: 32 local experts, 4096 tokens x top-8 x 2 GPUs / 2 = 1024 pairs per expert
-  // (128 tokens per GPU: 32).
+  // (128 tokens per GPU: 32). The others: 8 local experts (Mixtral: 4, half of its 8), 32 to 4096
+  // pairs per expert.
   add(olmoe, 32, 1024, 1, true);
   add(olmoe, 32, 1024, 4, false);
   add(olmoe, 32, 32, 1, true);
+  add(olmoe, 32, 256, 1, false);
   add(olmoe, 8, 64, 1, true);
   add(olmoe, 8, 256, 1, true);
   add(olmoe, 8, 4096, 1, false);
-  add(qwen, 8, 256, 1, false);
-  add(qwen, 8, 4096, 1, false);
-  add(dsv3, 8, 256, 1, false);
-  add(dsv3, 8, 4096, 1, false);
+  for (int rpe : {32, 256, 1024, 4096}) {
+    add(qwen, 8, rpe, 1, false);
+    add(mixtral, 4, rpe, 1, false);
+    add(dsv3, 8, rpe, 1, false);
+  }
 }
 
 const bool registered = (register_all(), true);

@@ -1,13 +1,18 @@
 // The expert FFN backward on the GPU against the fp32 CPU reference (ref::expert_ffn_backward), on
-// every path (tensor-core grouped, tensor-core per expert, SIMT) and through the plain API: random
-// inputs (never zeros), outputs poisoned first, slots (top-k reaching a device) 1 to 8, 8 to 256
-// local experts with idle ones and dropped slots, 1 to 16K rows, the OLMoE expert shape.
+// every path (fused, tensor-core grouped, tensor-core per expert, SIMT), the fused path with each
+// GEMM kernel forced, and through the plain API: random inputs (never zeros), outputs poisoned first,
+// slots (top-k reaching a device) 1 to 8, 8 to 256 local experts with idle ones and dropped slots, 1
+// to 16K rows, partial tiles, the OLMoE expert shape. The fused path's outputs must be bitwise the
+// same on every run.
 #include <gtest/gtest.h>
 
 #include <cublas_v2.h>
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <tuple>
 
@@ -22,8 +27,16 @@ namespace {
 
 constexpr double kTol = 1e-2;  // relative Frobenius error, bf16 operands and fp32 accumulation
 
-constexpr BackwardPath kPaths[] = {BackwardPath::TensorCoreGrouped, BackwardPath::TensorCorePerExpert,
-                                   BackwardPath::TensorCoreAuto, BackwardPath::Simt};
+constexpr BackwardPath kPaths[] = {BackwardPath::Fused, BackwardPath::TensorCoreGrouped,
+                                   BackwardPath::TensorCorePerExpert, BackwardPath::TensorCoreAuto,
+                                   BackwardPath::Simt};
+
+// The fused path's GEMM kernels this device runs (Auto plus every one forced).
+std::vector<GemmKernel> fused_kernels() {
+  std::vector<GemmKernel> k{GemmKernel::Auto, GemmKernel::Mma128, GemmKernel::Mma256};
+  if (wgmma_available()) k.insert(k.end(), {GemmKernel::Wgmma128, GemmKernel::Wgmma256});
+  return k;
+}
 
 struct Case {
   std::int64_t rows = 0;
@@ -68,6 +81,41 @@ Received make_received(const Case& c) {
   return r;
 }
 
+// A Received on the device: inputs, the views the backward takes, and outputs (poisoned).
+struct OnDevice {
+  OnDevice(const Case& c, const Received& r)
+      : x(to_bf16(r.x)),
+        dy(to_bf16(r.dy)),
+        gate(to_bf16(r.w.gate)),
+        up(to_bf16(r.w.up)),
+        down(to_bf16(r.w.down)),
+        expert(r.expert),
+        weight(r.weight),
+        d_rows(std::size_t(c.rows) * std::size_t(c.hidden)),
+        d_w(r.expert.size()),
+        d_gate(r.w.gate.size()),
+        d_up(r.w.up.size()),
+        d_down(r.w.down.size()),
+        recv{x.get(), expert.get(), weight.get(), c.rows, c.slots},
+        ew{gate.get(), up.get(), down.get(), c.experts, c.hidden, c.ffn},
+        grads{d_rows.get(), d_w.get(), d_gate.get(), d_up.get(), d_down.get()} {}
+  DeviceBuffer<std::uint16_t> x, dy, gate, up, down;
+  DeviceBuffer<std::int32_t> expert;
+  DeviceBuffer<float> weight;
+  DeviceBuffer<std::uint16_t> d_rows;
+  DeviceBuffer<float> d_w, d_gate, d_up, d_down;
+  RecvView recv;
+  ExpertWeights ew;
+  ExpertGrads grads;
+};
+
+// NaN (0xFF bytes) in every output, so an element a run leaves unwritten shows.
+void poison(OnDevice& d) {
+  cuda_ok(cudaMemset(d.d_rows.get(), 0xFF, d.d_rows.size() * sizeof(std::uint16_t)), "poison");
+  for (const DeviceBuffer<float>* b : {&d.d_w, &d.d_gate, &d.d_up, &d.d_down})
+    cuda_ok(cudaMemset(b->get(), 0xFF, b->size() * sizeof(float)), "poison");
+}
+
 class Cublas {
  public:
   Cublas() {
@@ -82,29 +130,34 @@ class Cublas {
   cublasHandle_t h_ = nullptr;
 };
 
-// Runs one path (or the plain API when `path` is null) and compares all five outputs.
-void check_backward(const Case& c, const BackwardPath* path, cublasHandle_t handle) {
-  SCOPED_TRACE("path=" + std::string(path ? backward_path_name(*path) : "default") +
-               " rows=" + std::to_string(c.rows) + " slots=" + std::to_string(c.slots) + " experts=" +
-               std::to_string(c.experts) + " h=" + std::to_string(c.hidden) + " f=" + std::to_string(c.ffn));
+// Runs one path (or the plain API when `path` is null; the fused path with `kernel` forced when not
+// null) and compares all five outputs.
+void check_backward(const Case& c, const BackwardPath* path, cublasHandle_t handle,
+                    const GemmKernel* kernel = nullptr) {
+  const std::string label = kernel ? std::string("fused/") + to_string(*kernel)
+                                   : std::string(path ? backward_path_name(*path) : "default");
+  SCOPED_TRACE("path=" + label + " rows=" + std::to_string(c.rows) + " slots=" + std::to_string(c.slots) +
+               " experts=" + std::to_string(c.experts) + " h=" + std::to_string(c.hidden) +
+               " f=" + std::to_string(c.ffn));
   const Received r = make_received(c);
-  DeviceBuffer<std::uint16_t> xd(to_bf16(r.x)), dyd(to_bf16(r.dy)), gate(to_bf16(r.w.gate)),
-      up(to_bf16(r.w.up)), down(to_bf16(r.w.down));
-  DeviceBuffer<std::int32_t> exd(r.expert);
-  DeviceBuffer<float> wtd(r.weight);
-  const RecvView recv{xd.get(), exd.get(), wtd.get(), c.rows, c.slots};
-  const ExpertWeights ew{gate.get(), up.get(), down.get(), c.experts, c.hidden, c.ffn};
-  DeviceBuffer<std::uint16_t> d_rows(std::size_t(c.rows) * std::size_t(c.hidden));
-  DeviceBuffer<float> d_w(r.expert.size()), d_gate(r.w.gate.size()), d_up(r.w.up.size()),
-      d_down(r.w.down.size());
-  const ExpertGrads grads{d_rows.get(), d_w.get(), d_gate.get(), d_up.get(), d_down.get()};
-  if (path) {
+  OnDevice dev(c, r);
+  const RecvView& recv = dev.recv;
+  const ExpertWeights& ew = dev.ew;
+  const ExpertGrads& grads = dev.grads;
+  const Bf16* dyd = dev.dy.get();
+  const DeviceBuffer<std::uint16_t>& d_rows = dev.d_rows;
+  const DeviceBuffer<float>&d_w = dev.d_w, &d_gate = dev.d_gate, &d_up = dev.d_up, &d_down = dev.d_down;
+  if (kernel) {
+    DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew, BackwardPath::Fused));
+    expert_ffn_backward_fused(recv, ew, dyd, grads, ws.get(), nullptr, *kernel);
+    cuda_ok(cudaDeviceSynchronize(), "backward");
+  } else if (path) {
     DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew, *path));
-    expert_ffn_backward(handle, *path, recv, ew, dyd.get(), grads, ws.get(), nullptr);
+    expert_ffn_backward(handle, *path, recv, ew, dyd, grads, ws.get(), nullptr);
     cuda_ok(cudaDeviceSynchronize(), "backward");
   } else {
     DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew));
-    expert_ffn_backward(recv, ew, dyd.get(), grads, ws.get(), nullptr);
+    expert_ffn_backward(recv, ew, dyd, grads, ws.get(), nullptr);
     cuda_ok(cudaDeviceSynchronize(), "backward");
   }
   const ref::ExpertGrads want =
@@ -122,8 +175,8 @@ void check_backward(const Case& c, const BackwardPath* path, cublasHandle_t hand
     if (err > worst) worst = err, worst_name = name;
   }
   std::printf("  %s rows=%lld slots=%d experts=%d h=%d f=%d: worst rel. Frobenius error %.2e (%s)\n",
-              path ? backward_path_name(*path) : "default", static_cast<long long>(c.rows), c.slots,
-              c.experts, c.hidden, c.ffn, worst, worst_name);
+              label.c_str(), static_cast<long long>(c.rows), c.slots, c.experts, c.hidden, c.ffn, worst,
+              worst_name);
   // Idle experts (no pair) must get exactly zero weight gradients, not merely small ones.
   const std::size_t fh = std::size_t(c.hidden) * std::size_t(c.ffn);
   const auto dg = d_gate.download();
@@ -139,9 +192,14 @@ class GpuBackwardPath : public ::testing::TestWithParam<BackwardPath> {
  protected:
   void check(const Case& c) {
     const BackwardPath path = GetParam();
-    check_backward(c, &path, cublas_.get());
+    check_backward(c, &path, handle());
   }
-  Cublas cublas_;
+  // Created on first use, after the test checked for a GPU (cublasCreate fails without one).
+  cublasHandle_t handle() {
+    if (!cublas_) cublas_ = std::make_unique<Cublas>();
+    return cublas_->get();
+  }
+  std::unique_ptr<Cublas> cublas_;
 };
 
 TEST_P(GpuBackwardPath, SlotsAndExpertCounts) {
@@ -180,7 +238,7 @@ TEST_P(GpuBackwardPath, NoRowsOrNoPairsGiveZeroGradients) {
     DeviceBuffer<float> d_w(ex.size()), dg(fh), du(fh), dd(fh);
     const RecvView recv{x.get(), exd.get(), wt.get(), rows, 2};
     DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(recv, ew, path));
-    expert_ffn_backward(cublas_.get(), path, recv, ew, dy.get(),
+    expert_ffn_backward(handle(), path, recv, ew, dy.get(),
                         ExpertGrads{d_rows.get(), d_w.get(), dg.get(), du.get(), dd.get()}, ws.get(),
                         nullptr);
     cuda_ok(cudaDeviceSynchronize(), "backward");
@@ -194,6 +252,127 @@ INSTANTIATE_TEST_SUITE_P(Gpu, GpuBackwardPath, ::testing::ValuesIn(kPaths),
                          [](const ::testing::TestParamInfo<BackwardPath>& p) {
                            return std::string(backward_path_name(p.param));
                          });
+
+// Every GEMM kernel of the fused path, on shapes with partial tiles in every dimension: m (pairs per
+// expert not a multiple of 128), n (ffn 192 and 320: a 128- and a 256-wide tile cut short, hidden
+// 192 likewise for the weight gradients) and idle experts. SmallCases is what compute-sanitizer runs.
+TEST(GpuBackwardFused, SmallCases) {
+  OCCULT_REQUIRE_GPU();
+  for (const GemmKernel k : fused_kernels()) {
+    check_backward(Case{129, 4, 16, 192, 320, 23}, nullptr, nullptr, &k);
+    check_backward(Case{1, 1, 3, 64, 192, 25}, nullptr, nullptr, &k);
+  }
+}
+
+TEST(GpuBackwardFused, LargerCases) {
+  OCCULT_REQUIRE_GPU();
+  for (const GemmKernel k : fused_kernels()) {
+    check_backward(Case{700, 2, 8, 512, 256, 21}, nullptr, nullptr, &k);
+    check_backward(Case{2048, 8, 64, 128, 64, 27}, nullptr, nullptr, &k);
+    check_backward(Case{600, 1, 4, 128, 1408, 29}, nullptr, nullptr, &k);  // Qwen's ffn: 11 x 128
+  }
+}
+
+// Deterministic: two runs (outputs poisoned in between, a different stream, another problem run
+// between them so blocks land on other SMs in another order) give bitwise the same five outputs,
+// for every GEMM kernel. Many rows per expert make the stable pair order matter: with atomic arrival
+// order the weight-gradient sums would change between runs.
+TEST(GpuBackwardFused, BitwiseTheSameOnEveryRun) {
+  OCCULT_REQUIRE_GPU();
+  const Case c{16384, 4, 16, 128, 192, 31};
+  OnDevice dev(c, make_received(c));
+  DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(dev.recv, dev.ew, BackwardPath::Fused));
+  cudaStream_t side = nullptr;
+  cuda_ok(cudaStreamCreateWithFlags(&side, cudaStreamNonBlocking), "cudaStreamCreate");
+  struct Outputs {
+    std::vector<std::uint16_t> d_rows;
+    std::vector<float> d_w, d_gate, d_up, d_down;
+  };
+  const auto run = [&](GemmKernel k, cudaStream_t stream) {
+    poison(dev);
+    expert_ffn_backward_fused(dev.recv, dev.ew, dev.dy.get(), dev.grads, ws.get(), stream, k);
+    cuda_ok(cudaStreamSynchronize(stream), "backward");
+    return Outputs{dev.d_rows.download(), dev.d_w.download(), dev.d_gate.download(), dev.d_up.download(),
+                   dev.d_down.download()};
+  };
+  const auto same_bits = [](const auto& a, const auto& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(a[0])) == 0;
+  };
+  for (const GemmKernel k : fused_kernels()) {
+    SCOPED_TRACE(to_string(k));
+    const Outputs first = run(k, nullptr);
+    check_backward(Case{300, 2, 8, 64, 64, 33}, nullptr, nullptr, &k);  // other work in between
+    const Outputs second = run(k, side);
+    EXPECT_TRUE(all_finite(first.d_w) && all_finite(first.d_gate) && all_finite(first.d_down));
+    EXPECT_TRUE(same_bits(first.d_rows, second.d_rows)) << "d_rows";
+    EXPECT_TRUE(same_bits(first.d_w, second.d_w)) << "d_weight";
+    EXPECT_TRUE(same_bits(first.d_gate, second.d_gate)) << "d_gate";
+    EXPECT_TRUE(same_bits(first.d_up, second.d_up)) << "d_up";
+    EXPECT_TRUE(same_bits(first.d_down, second.d_down)) << "d_down";
+  }
+  cuda_ok(cudaStreamDestroy(side), "cudaStreamDestroy");
+}
+
+// Nothing in the fused path needs the host (no read-back, no synchronisation), so it captures into a
+// CUDA graph; replays (outputs poisoned first) give bitwise the eager run's outputs.
+TEST(GpuBackwardFused, CapturesInACudaGraph) {
+  OCCULT_REQUIRE_GPU();
+  const Case c{1000, 4, 16, 128, 192, 41};
+  OnDevice dev(c, make_received(c));
+  DeviceBuffer<char> ws(expert_ffn_backward_workspace_bytes(dev.recv, dev.ew, BackwardPath::Fused));
+  const RecvView& recv = dev.recv;
+  const ExpertWeights& ew = dev.ew;
+  const ExpertGrads& grads = dev.grads;
+  const DeviceBuffer<std::uint16_t>& dyd = dev.dy;
+  DeviceBuffer<std::uint16_t>& d_rows = dev.d_rows;
+  DeviceBuffer<float>&d_w = dev.d_w, &dg = dev.d_gate, &dd = dev.d_down;
+  cudaStream_t s = nullptr;
+  cuda_ok(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "cudaStreamCreate");
+  expert_ffn_backward(nullptr, BackwardPath::Fused, recv, ew, dyd.get(), grads, ws.get(), s);
+  cuda_ok(cudaStreamSynchronize(s), "eager backward");
+  const auto want_rows = d_rows.download();
+  const auto want_gate = dg.download(), want_down = dd.download(), want_w = d_w.download();
+  poison(dev);
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  cuda_ok(cudaStreamBeginCapture(s, cudaStreamCaptureModeRelaxed), "cudaStreamBeginCapture");
+  try {
+    expert_ffn_backward(nullptr, BackwardPath::Fused, recv, ew, dyd.get(), grads, ws.get(), s);
+  } catch (const std::exception& e) {
+    cudaStreamEndCapture(s, &graph);
+    FAIL() << "capture: " << e.what();
+  }
+  cuda_ok(cudaStreamEndCapture(s, &graph), "cudaStreamEndCapture");
+  cuda_ok(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate");
+  for (int i = 0; i < 2; ++i) cuda_ok(cudaGraphLaunch(exec, s), "cudaGraphLaunch");
+  cuda_ok(cudaStreamSynchronize(s), "graph backward");
+  const auto got_rows = d_rows.download();
+  const auto got_gate = dg.download(), got_down = dd.download(), got_w = d_w.download();
+  EXPECT_EQ(std::memcmp(got_rows.data(), want_rows.data(), want_rows.size() * 2), 0) << "d_rows";
+  EXPECT_EQ(std::memcmp(got_gate.data(), want_gate.data(), want_gate.size() * 4), 0) << "d_gate";
+  EXPECT_EQ(std::memcmp(got_down.data(), want_down.data(), want_down.size() * 4), 0) << "d_down";
+  EXPECT_EQ(std::memcmp(got_w.data(), want_w.data(), want_w.size() * 4), 0) << "d_weight";
+  EXPECT_TRUE(all_finite(want_gate));
+  cudaGraphExecDestroy(exec);
+  cudaGraphDestroy(graph);
+  cuda_ok(cudaStreamDestroy(s), "cudaStreamDestroy");
+}
+
+// OCCULT_BACKWARD_PATH picks the plain API's path (so the layer can run any), a bad name throws.
+TEST(GpuBackward, EnvironmentPicksThePlainApiPath) {
+  OCCULT_REQUIRE_GPU();
+  const char* before = std::getenv("OCCULT_BACKWARD_PATH");
+  const std::string saved = before ? before : "";
+  setenv("OCCULT_BACKWARD_PATH", "fused", 1);
+  EXPECT_EQ(default_backward_path(), BackwardPath::Fused);
+  check_backward(Case{333, 4, 8, 128, 64, 35}, nullptr, nullptr);
+  setenv("OCCULT_BACKWARD_PATH", "no_such_path", 1);
+  EXPECT_THROW(default_backward_path(), InputError);
+  if (before)
+    setenv("OCCULT_BACKWARD_PATH", saved.c_str(), 1);
+  else
+    unsetenv("OCCULT_BACKWARD_PATH");
+}
 
 TEST(GpuBackward, PlainApiUsesTheDefaultPath) {
   OCCULT_REQUIRE_GPU();
