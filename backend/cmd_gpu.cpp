@@ -29,12 +29,6 @@ std::function<void()> reporting_gpu_errors(const char* command, F body) {
   };
 }
 
-std::string preset_list() {
-  std::string s;
-  for (const auto& n : model_preset_names()) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-
 void add_gpu_run(CLI::App& app) {
   auto a = std::make_shared<gpu::RunArgs>();
   auto json = std::make_shared<bool>(false);
@@ -58,7 +52,7 @@ void add_gpu_run(CLI::App& app) {
       "scenario", a->scenario,
       "Scenario file (scenarios/*.toml): model, tokens per device, devices, strategies, placement, "
       "routing; flags given here override it");
-  cmd->add_option("--model", a->model, "Model preset (" + preset_list() + ")")
+  cmd->add_option("--model", a->model, "Model preset (" + model_preset_list() + ")")
       ->default_val(a->model)
       ->each([a](const std::string&) { a->set_model = true; });
   cmd->add_option("--tokens", a->tokens, "Tokens per GPU in the layer")

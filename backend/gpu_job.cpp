@@ -21,9 +21,9 @@ std::vector<double> all_max(Bootstrap& boot, const std::vector<double>& v) {
   return out;
 }
 
-StrategyRun run_strategy(Bootstrap& boot, Communicator& comm, const GpuJob& job, const CommPlan& plan,
-                         LayerOutputs& outputs) {
-  StrategyRun run;
+StrategyResult run_strategy(Bootstrap& boot, Communicator& comm, const GpuJob& job, const CommPlan& plan,
+                            LayerOutputs& outputs) {
+  StrategyResult run;
   run.strategy = plan.strategy;
   MoeLayerRank layer(comm, job.layer, job.routing, job.placement, plan);
   const int used = job.layer.training ? kPhases : int(Phase::Unpack) + 1;

@@ -32,7 +32,9 @@ struct GpuJob {
   std::vector<std::string> notes;  // what make_job left out of a scenario (printed on stderr, in the JSON)
 };
 
-struct StrategyRun {
+// What one strategy's layer measured and checked on the GPUs; job_record (gpu_report.hpp) writes it as
+// the run record's MeasuredStrategy (sim/core/run_record.hpp).
+struct StrategyResult {
   Strategy strategy = Strategy::Standard;
   std::array<double, kPhases> phase_s{};  // per phase: median over iterations, max over ranks
   double forward_s = 0, backward_s = 0;   // median per iteration, max over ranks
@@ -46,7 +48,7 @@ struct PlainRun {
 };
 
 struct JobResult {
-  std::vector<StrategyRun> runs;
+  std::vector<StrategyResult> runs;
   std::optional<PlainRun> plain;
   // Standard vs occult outputs, relative Frobenius; -1 when not both ran, or with comm_only, where the
   // two legitimately differ (each token gets back k copies of itself under standard, |Dev_t| under occult).

@@ -13,7 +13,7 @@ namespace {
 double us(double s) { return s * 1e6; }
 double gbps(std::int64_t bytes, double s) { return s > 0 ? double(bytes) / s / 1e9 : 0.0; }
 
-bool run_passed(const StrategyRun& r) { return r.check.unwritten == 0 && r.check.worst() < kTolerance; }
+bool run_passed(const StrategyResult& r) { return r.check.unwritten == 0 && r.check.worst() < kTolerance; }
 
 std::int64_t wire_total(const WireBytes& w) { return w.rows + w.meta; }
 

@@ -1,6 +1,6 @@
 #pragma once
-// Where a measurement came from (DESIGN.md 7): GPU, driver, CUDA and NCCL versions, date, command,
-// host, and which NCCL path (link class) the environment selects.
+// Where a measurement came from (docs/design.md 7): GPU, driver, CUDA and NCCL versions, date,
+// command, host, and which NCCL path (link class) the environment selects.
 #include <string>
 
 #include "sim/core/calibration.hpp"
@@ -11,7 +11,7 @@ namespace occult::gpu {
 std::string this_command_line();
 Provenance collect_provenance();
 
-// NCCL environment variables pick the path between the GPUs of one node (DESIGN.md 6):
+// NCCL environment variables pick the path between the GPUs of one node (docs/calibration.md, "Links"):
 // "nvlink" by default, "pcie" (host-staged) with NCCL_P2P_DISABLE=1, "network" (sockets) when
 // NCCL_SHM_DISABLE=1 is set too.
 std::string link_class_from_env();

@@ -6,11 +6,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "sim/cli/host/report_csv.hpp"
-#include "sim/cli/host/report_results.hpp"
 #include "sim/cli/host/results_log.hpp"
 #include "sim/core/error.hpp"
-#include "sim/core/results_columns.hpp"
+#include "sim/core/results_csv.hpp"
 
 namespace {
 
@@ -28,7 +26,7 @@ const std::string& header() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
   try {
-    (void)occult::report::load_results(occult::report::parse_csv(text, "fuzz.csv"));
+    (void)occult::load_results(occult::parse_csv(text, "fuzz.csv"));
   } catch (const occult::InputError&) {
   }
   // The fuzzer rarely guesses the 31-column header: give it, and let the bytes be the rows.
@@ -45,8 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (again.done != scan.done || !again.rejected.empty() || again.torn_at != std::string::npos)
       std::abort();
     if (!scan.rows.empty() &&
-        occult::report::load_results(occult::report::parse_csv(kept, "kept.csv")).rows.size() !=
-            scan.rows.size())
+        occult::load_results(occult::parse_csv(kept, "kept.csv")).rows.size() != scan.rows.size())
       std::abort();
   }
   return 0;

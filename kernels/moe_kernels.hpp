@@ -1,5 +1,5 @@
 #pragma once
-// GPU kernels of one MoE layer (DESIGN.md 6), callable from plain C++: every pointer is a device
+// GPU kernels of one MoE layer (docs/design.md 6), callable from plain C++: every pointer is a device
 // pointer, every call is asynchronous on `stream`, nothing here allocates.
 //
 // Data flow on each device (forward):

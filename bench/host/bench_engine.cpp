@@ -52,7 +52,8 @@ CommPlan synthetic_plan(int devices, double skew, std::uint64_t seed) {
       m.at(s, d) = std::int64_t(std::llround(tokens * k * weight[d] / sum * jitter(rng)));
   p.stages.push_back({PlanStage::Kind::Direct, std::move(m)});
   p.pairs_per_device.assign(devices, 0);
-  for (int d = 0; d < devices; ++d) p.pairs_per_device[d] = p.stages[0].rows.col_sum(d, true);
+  const PairMatrix received = p.stages[0].rows.transposed();
+  for (int d = 0; d < devices; ++d) p.pairs_per_device[d] = received.row_sum(d, true);
   return p;
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The flow model `auto` picks (fluid) against the exact per-pair model on real routing: Qwen1.5-MoE
-# (60 experts, top-4) logged by vLLM (../shared/data/routing/vLLM-MoE-Logger, not in the repository),
+# (60 experts, top-4) logged by vLLM (the vLLM-MoE-Logger folder of the routing logs, not in the repository),
 # all 5 logged layers, on rail-optimized nodes of 4 H200 (NVSwitch, one 400 Gb/s NIC per GPU, PXN):
 # D = 20 and 60 GPUs, standard / occult / hierarchical, forward and training, without overlap and with
 # 2 chunks. Prints, per case, the largest relative difference of any phase's time (max over devices,

@@ -1,4 +1,4 @@
-// occult analyze: the collaboration metrics of DESIGN.md 2 for a trace, a cluster shape and a placement.
+// occult analyze: the collaboration metrics of docs/design.md 2 for a trace, a cluster shape and a placement.
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
@@ -74,9 +74,7 @@ void choose_row_bytes(const AnalyzeArgs& a, Setup& s) {
     s.row_bytes = *a.row_bytes;
     s.row_bytes_from = "--row-bytes";
   } else if (!a.model.empty()) {
-    from_model(
-        a.model.ends_with(".toml") || names_input(a.model) ? load_model_file(a.model) : model_preset(a.model),
-        "--model");
+    from_model(resolve_model(a.model), "--model");
   } else if (is_preset(s.trace.model)) {
     from_model(model_preset(s.trace.model), "the trace's model");
   } else {
@@ -157,7 +155,7 @@ void print_table(const Setup& s, const std::vector<LayerMetrics>& layers, const 
   std::cout << "cluster: D=" << s.shape.devices << " devices, G=" << s.shape.gpus_per_node
             << " per node, N=" << s.shape.nodes() << " node(s); placement: " << s.placement_name << "\n";
   std::cout << "row: " << s.row_bytes << " B per token copy (" << s.row_bytes_from << ")\n";
-  std::cout << "tokens come from devices in contiguous blocks of equal size (DESIGN.md 4)\n";
+  std::cout << "tokens come from devices in contiguous blocks of equal size (docs/design.md 3)\n";
   if (s.prune)
     std::cout << "pruned with " << s.prune->name()
               << " before measuring: every number below is for the pruned routing\n";
@@ -216,8 +214,8 @@ void print_table(const Setup& s, const std::vector<LayerMetrics>& layers, const 
               << "\n";
 
   std::cout << "\n(token, expert) pairs computed per device, all layers:\n";
-  for (std::size_t d = 0; d < all.tokens_per_device.size(); ++d)
-    std::cout << (d % 8 == 0 ? (d ? "\n  " : "  ") : " ") << "d" << d << "=" << all.tokens_per_device[d];
+  for (std::size_t d = 0; d < all.pairs_per_device.size(); ++d)
+    std::cout << (d % 8 == 0 ? (d ? "\n  " : "  ") : " ") << "d" << d << "=" << all.pairs_per_device[d];
   std::cout << "\n";
 
   if (fidelity) {
@@ -246,13 +244,13 @@ json fidelity_json(const StrategySpec& spec, const PruneFidelity& f) {
 
 // The row matrices of every strategy's dispatch plan: {"standard": [[stage rows]], ...}, each stage a
 // D x D array (source row, destination column) of rows, the diagonal being rows that stay local.
-json plan_matrices(const LayerRouting& routing, const Setup& s, const LayerPlacement& lp) {
+json plan_matrices(LayerPlans& plans) {
   json out;
   const std::pair<const char*, Strategy> strategies[] = {{"standard", Strategy::Standard},
                                                          {"occult", Strategy::Occult},
                                                          {"hierarchical", Strategy::Hierarchical}};
   for (const auto& [name, strategy] : strategies) {
-    const CommPlan plan = build_plan(routing, s.trace.num_experts, lp, s.shape, strategy, s.row_bytes);
+    const CommPlan& plan = plans.of(strategy);
     json stages = json::array();
     for (const PlanStage& stage : plan.stages) {
       json rows = json::array();
@@ -285,15 +283,17 @@ void run(const AnalyzeArgs& a) {
     if (progress) std::cerr << "analyze: layer " << l + 1 << "/" << s.trace.layers.size() << "\n";
     const LayerRouting& routing = s.trace.layers[l];
     const LayerPlacement& lp = s.placement.layer(l);
+    // One walk over the tokens gives the metrics and, with --matrices, the plans they were taken from.
+    LayerPlans plans;
+    LayerPlans* keep = a.matrices ? &plans : nullptr;
     if (s.prune) {
       PrunedLayer pruned = prune_layer(routing, lp, s.shape, *s.prune);
       fidelity->merge(pruned.fidelity);
-      layers.push_back(analyze_layer(pruned.routing, lp, s.shape, s.row_bytes));
-      if (a.matrices) matrices.push_back(plan_matrices(pruned.routing, s, lp));
+      layers.push_back(analyze_layer(pruned.routing, lp, s.shape, s.row_bytes, keep));
     } else {
-      layers.push_back(analyze_layer(routing, lp, s.shape, s.row_bytes));
-      if (a.matrices) matrices.push_back(plan_matrices(routing, s, lp));
+      layers.push_back(analyze_layer(routing, lp, s.shape, s.row_bytes, keep));
     }
+    if (a.matrices) matrices.push_back(plan_matrices(plans));
   }
   const LayerMetrics all = aggregate_layers(layers);
   if (!a.json) {
@@ -333,7 +333,7 @@ void add_analyze_command(CLI::App& app) {
   auto a = std::make_shared<AnalyzeArgs>();
   CLI::App* c = app.add_subcommand(
       "analyze",
-      "Collaboration metrics of a routing trace on a cluster (DESIGN.md 2): replicas per token for\n"
+      "Collaboration metrics of a routing trace on a cluster (docs/design.md 2): replicas per token for\n"
       "standard EP (ct_standard = k), Occult's one copy per destination device (ct_occult) and per node\n"
       "(ct_node), with remote-only variants; intra_ratio (share of co-chosen expert pairs on one device);\n"
       "dispatch bytes per strategy (standard, occult, hierarchical) with per-device and per-link-class\n"

@@ -19,18 +19,6 @@ namespace {
 
 using nlohmann::json;
 
-// A preset name, or a TOML model file (a path ending in .toml or naming an existing file).
-ModelConfig resolve_model(const std::string& spec) {
-  if (spec.ends_with(".toml") || names_input(spec)) return load_model_file(spec);
-  return model_preset(spec);
-}
-
-std::string preset_list() {
-  std::string s;
-  for (const auto& n : model_preset_names()) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-
 // ---- import ----------------------------------------------------------------------------------
 
 struct ImportArgs {
@@ -120,7 +108,7 @@ void add_import(CLI::App& trace) {
       ->check(CLI::Range(1, 1 << 20));
   c->add_option("--top-k", a->opts.top_k, "k, ids per record (default: from the first record)")
       ->check(CLI::Range(1, 1024));
-  c->add_option("--model", a->model, "preset (" + preset_list() + ") or a model .toml; sets E and k");
+  c->add_option("--model", a->model, "preset (" + model_preset_list() + ") or a model .toml; sets E and k");
   c->add_flag("--skip-bad", a->opts.skip_bad,
               "count and skip malformed records instead of stopping at the first");
   c->add_flag("--keep-degenerate", a->opts.keep_degenerate, "report degenerate (dummy) blocks but keep them");
@@ -177,7 +165,7 @@ void add_gen(CLI::App& trace) {
   c->add_option("-o,--output", *out, "output trace file; '-': stdout")->required();
   auto* e = c->add_option("--experts", p->experts, "E, routed experts per layer")->default_val(64);
   auto* k = c->add_option("--top-k", p->top_k, "k, experts per token")->default_val(8);
-  c->add_option("--model", *model, "preset (" + preset_list() + ") or a model .toml; sets E and k")
+  c->add_option("--model", *model, "preset (" + model_preset_list() + ") or a model .toml; sets E and k")
       ->excludes(e)
       ->excludes(k);
   c->add_option("--tokens", p->tokens, "tokens per layer")->default_val(8192);
@@ -204,15 +192,9 @@ void add_gen(CLI::App& trace) {
                  "generating " + std::to_string(p->tokens) + " tokens x " + std::to_string(p->layers) +
                      " layers x top-" + std::to_string(p->top_k),
                  "", 0, "tokens");
-    Trace t;
-    t.num_experts = p->experts;
-    t.top_k = p->top_k;
-    t.model = p->model;
-    t.source = describe_gen_params(*p);
-    for (int l = 0; l < p->layers; ++l) {
-      t.layers.push_back(generate_layer(*p, l));
+    const Trace t = generate_trace(*p, [&](int l) {
       if (p->layers > 1) std::cerr << "\rgen: layer " << (l + 1) << "/" << p->layers << std::flush;
-    }
+    });
     if (p->layers > 1) std::cerr << "\n";
     write_trace(t, *out);
     (*out == "-" ? std::cerr : std::cout) << "wrote " << *out << ": " << t.source << "\n";

@@ -23,7 +23,7 @@ class InputError : public std::runtime_error {
   std::string message_;
 };
 
-// Exit code the CLI uses for InputError (DESIGN.md 4).
+// Exit code the CLI uses for InputError (docs/design.md 4).
 inline constexpr int kExitBadInput = 2;
 
 }  // namespace occult

@@ -1,6 +1,7 @@
 #pragma once
-// The work of one MoE layer as the engine executes it, and what the engine reports back. Plain types
-// in the core so that the cost model (sim/core) can fill them without depending on sim/engine.
+// The work of one MoE layer as the engine executes it. Plain types in the core so that the cost model
+// (sim/core) can fill them without depending on sim/engine; what the engine reports back is
+// LayerSimResult (sim/core/run_result.hpp).
 #include <map>
 #include <string>
 #include <vector>
@@ -90,25 +91,5 @@ inline double fluid_quantum_for(const SimOptions& o, int devices) {
   if (o.fluid_quantum >= 0) return o.fluid_quantum;
   return devices <= kFluidExactMaxDevices ? 0.0 : kFluidQuantum;
 }
-
-struct PhaseStats {
-  double max_s = 0, mean_s = 0, min_s = 0, p50_s = 0, p99_s = 0;  // over devices
-};
-
-struct LinkLoad {
-  std::string name;
-  std::string link_class;
-  double bytes = 0;
-  double busy_fraction = 0;
-};
-
-struct LayerSimResult {
-  double total_s = 0;                        // makespan of the layer
-  std::map<std::string, PhaseStats> phases;  // by phase name (sim/core/phases.hpp), over devices
-  std::map<std::string, double> bytes_by_link_class;
-  std::vector<LinkLoad> busiest_links;  // top few by bytes
-  std::string model_note;               // which network model/aggregation was used
-  double wall_s = 0;                    // simulator wall time
-};
 
 }  // namespace occult

@@ -52,8 +52,12 @@ double max_over_mean(const std::vector<std::int64_t>& v) {
 }
 }  // namespace
 
+CommPlan& LayerPlans::of(Strategy s) {
+  return s == Strategy::Standard ? standard : s == Strategy::Occult ? occult : hierarchical;
+}
+
 LayerMetrics analyze_layer(const LayerRouting& routing, const LayerPlacement& placement,
-                           const ClusterShape& shape, std::int64_t row_bytes) {
+                           const ClusterShape& shape, std::int64_t row_bytes, LayerPlans* plans) {
   validate_shape(shape);
   const int experts = int(placement.device_of.size());
   PlanBuilder standard(Strategy::Standard, experts, shape, row_bytes);
@@ -101,12 +105,14 @@ LayerMetrics analyze_layer(const LayerRouting& routing, const LayerPlacement& pl
   m.remote_ct_occult = ratio(remote_devices, tokens);
   m.remote_ct_node = ratio(remote_nodes, tokens);
   m.intra_ratio = ratio(intra_pairs, all_pairs);
-  const CommPlan occult_plan = std::move(occult).finish();
-  m.bytes_standard = summarize_bytes(std::move(standard).finish());
-  m.bytes_occult = summarize_bytes(occult_plan);
-  m.bytes_hierarchical = summarize_bytes(std::move(hierarchical).finish());
-  m.tokens_per_device = occult_plan.pairs_per_device;
-  m.load_imbalance = max_over_mean(m.tokens_per_device);
+  LayerPlans built{std::move(standard).finish(), std::move(occult).finish(),
+                   std::move(hierarchical).finish()};
+  m.bytes_standard = summarize_bytes(built.standard);
+  m.bytes_occult = summarize_bytes(built.occult);
+  m.bytes_hierarchical = summarize_bytes(built.hierarchical);
+  m.pairs_per_device = built.occult.pairs_per_device;
+  m.load_imbalance = max_over_mean(m.pairs_per_device);
+  if (plans) *plans = std::move(built);
   return m;
 }
 
@@ -140,10 +146,10 @@ LayerMetrics aggregate_layers(const std::vector<LayerMetrics>& layers) {
     add_bytes(a.bytes_standard, l.bytes_standard);
     add_bytes(a.bytes_occult, l.bytes_occult);
     add_bytes(a.bytes_hierarchical, l.bytes_hierarchical);
-    if (a.tokens_per_device.size() < l.tokens_per_device.size())
-      a.tokens_per_device.resize(l.tokens_per_device.size(), 0);
-    for (std::size_t d = 0; d < l.tokens_per_device.size(); ++d)
-      a.tokens_per_device[d] += l.tokens_per_device[d];
+    if (a.pairs_per_device.size() < l.pairs_per_device.size())
+      a.pairs_per_device.resize(l.pairs_per_device.size(), 0);
+    for (std::size_t d = 0; d < l.pairs_per_device.size(); ++d)
+      a.pairs_per_device[d] += l.pairs_per_device[d];
     a.load_imbalance = std::max(a.load_imbalance, l.load_imbalance);
   }
   if (weight > 0) {

@@ -1,5 +1,5 @@
 #pragma once
-// Collaboration metrics of Occult (DESIGN.md 2; names and formulas are a contract).
+// Collaboration metrics of Occult (docs/design.md 2; names and formulas are a contract).
 #include <cstdint>
 #include <vector>
 
@@ -7,6 +7,7 @@
 
 #include "sim/core/cluster_shape.hpp"
 #include "sim/core/placement.hpp"
+#include "sim/core/plan.hpp"
 #include "sim/core/trace.hpp"
 
 namespace occult {
@@ -30,27 +31,34 @@ struct LayerMetrics {
   double remote_ct_standard = 0, remote_ct_occult = 0, remote_ct_node = 0;
   double intra_ratio = 0;
   ByteSummary bytes_standard, bytes_occult, bytes_hierarchical;  // dispatch; combine is the same
-  std::vector<std::int64_t> tokens_per_device;  // (token, expert) pairs landing on each device
-  double load_imbalance = 0;                    // max / mean of tokens_per_device
+  std::vector<std::int64_t> pairs_per_device;   // (token, expert) pairs computed on each device
+  double load_imbalance = 0;                    // max / mean of pairs_per_device
   std::int64_t pairs = 0;                       // (token, expert) pairs routed (pruned slots excluded)
 };
 
-struct CommPlan;
 // Remote bytes of one direction of a plan, over all its stages (bytes = rows * row_bytes).
 ByteSummary summarize_bytes(const CommPlan& plan);
 
-// One pass over the layer's tokens. ct_standard is mean_t |S_t| (= k unless pruning dropped
-// slots); intra_ratio divides by |S_t|(|S_t|-1)/2 per token (= k(k-1)/2 unpruned). Replicas are
-// resolved by routing_resolve.hpp. E is placement.device_of.size(). Throws InputError for ids
-// outside [0, E) and for placements outside the cluster.
-LayerMetrics analyze_layer(const LayerRouting& routing, const LayerPlacement& placement,
-                           const ClusterShape& shape, std::int64_t row_bytes);
+// The dispatch plans of the three strategies of one layer.
+struct LayerPlans {
+  CommPlan standard, occult, hierarchical;
+  CommPlan& of(Strategy s);
+};
 
-// Token-weighted means over layers; byte totals, tokens_per_device and pairs summed; max fields
+// One pass over the layer's tokens, which builds the three strategies' plans on the way: the bytes come
+// from them, and `plans` (when given) receives them so that no caller walks the tokens again.
+// ct_standard is mean_t |S_t| (= k unless pruning dropped slots); intra_ratio divides by
+// |S_t|(|S_t|-1)/2 per token (= k(k-1)/2 unpruned). Replicas are resolved by routing_resolve.hpp. E is
+// placement.device_of.size(). Throws InputError for ids outside [0, E) and for placements outside the
+// cluster.
+LayerMetrics analyze_layer(const LayerRouting& routing, const LayerPlacement& placement,
+                           const ClusterShape& shape, std::int64_t row_bytes, LayerPlans* plans = nullptr);
+
+// Token-weighted means over layers; byte totals, pairs_per_device and pairs summed; max fields
 // (max_*, load_imbalance) take the max over layers; layer is -1.
 LayerMetrics aggregate_layers(const std::vector<LayerMetrics>& layers);
 
-// Machine-readable form (metrics_json.cpp), the keys named as in DESIGN.md 2; bytes are integers.
+// Machine-readable form (metrics_json.cpp), the keys named as in docs/design.md 2; bytes are integers.
 nlohmann::json byte_summary_to_json(const ByteSummary& b);
 nlohmann::json layer_metrics_to_json(const LayerMetrics& m);
 

@@ -27,7 +27,7 @@ nlohmann::json layer_metrics_to_json(const LayerMetrics& m) {
   j["remote_ct_node"] = m.remote_ct_node;
   j["intra_ratio"] = m.intra_ratio;
   j["load_imbalance"] = m.load_imbalance;
-  j["tokens_per_device"] = m.tokens_per_device;
+  j["tokens_per_device"] = m.pairs_per_device;  // the key predates the field's name
   j["bytes"] = {{"standard", byte_summary_to_json(m.bytes_standard)},
                 {"occult", byte_summary_to_json(m.bytes_occult)},
                 {"hierarchical", byte_summary_to_json(m.bytes_hierarchical)}};

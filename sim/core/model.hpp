@@ -24,6 +24,8 @@ struct ModelConfig {
 
 // Names accepted by model_preset(), in a stable order for --help and errors.
 const std::vector<std::string>& model_preset_names();
+// The same, comma-separated, for --help texts.
+std::string model_preset_list();
 // Throws InputError naming the valid presets when `name` is unknown.
 ModelConfig model_preset(const std::string& name);
 // Checks ranges (k <= E, sizes > 0); throws InputError with `where` as file context.
@@ -31,5 +33,8 @@ void validate_model(const ModelConfig& m, const std::string& where);
 // A custom model from a TOML file (fields as in ModelConfig; `preset = "name"` starts from a preset);
 // throws InputError with the line and field at fault. Format: docs/traces.md.
 ModelConfig load_model_file(const std::string& path);
+// What a --model option names: a TOML model file (a path ending in .toml or naming an existing file),
+// else a preset.
+ModelConfig resolve_model(const std::string& spec);
 
 }  // namespace occult

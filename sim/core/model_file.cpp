@@ -12,6 +12,7 @@
 #include <map>
 
 #include "sim/core/error.hpp"
+#include "sim/core/input_file.hpp"
 #include "sim/core/model.hpp"
 #include "sim/core/toml_text.hpp"
 
@@ -21,6 +22,11 @@ namespace {
 long line_of(const toml::node& n) { return long(n.source().begin.line); }
 
 }  // namespace
+
+ModelConfig resolve_model(const std::string& spec) {
+  if (spec.ends_with(".toml") || names_input(spec)) return load_model_file(spec);
+  return model_preset(spec);
+}
 
 ModelConfig load_model_file(const std::string& path) {
   const toml::table doc = parse_toml_file(path, "model file");

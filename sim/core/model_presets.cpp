@@ -20,6 +20,12 @@ const std::vector<ModelConfig>& presets() {
 }
 }  // namespace
 
+std::string model_preset_list() {
+  std::string s;
+  for (const auto& n : model_preset_names()) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+
 const std::vector<std::string>& model_preset_names() {
   static const std::vector<std::string> kNames = [] {
     std::vector<std::string> n;

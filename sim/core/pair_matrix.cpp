@@ -33,13 +33,6 @@ std::int64_t PairMatrix::row_sum(int src, bool include_local) const {
   return s;
 }
 
-std::int64_t PairMatrix::col_sum(int dst, bool include_local) const {
-  std::int64_t s = 0;
-  for (int r = band_begin(dst); r < band_end(dst); ++r)
-    if (include_local || r != dst) s += at(r, dst);
-  return s;
-}
-
 PairMatrix PairMatrix::transposed() const {
   PairMatrix t(n_, block_);
   for (int s = 0; s < n_; ++s)

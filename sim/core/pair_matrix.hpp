@@ -39,8 +39,7 @@ class PairMatrix {
   std::int64_t total() const;         // all entries, the diagonal (local rows) included
   std::int64_t remote_total() const;  // off-diagonal entries only
   std::int64_t row_sum(int src, bool include_local) const;
-  std::int64_t col_sum(int dst, bool include_local) const;
-  PairMatrix transposed() const;  // combine mirrors dispatch; same blocks
+  PairMatrix transposed() const;  // combine mirrors dispatch; same blocks (column sums: its row_sum)
 
  private:
   [[noreturn]] void outside_blocks(int src, int dst) const;

@@ -85,8 +85,8 @@ void validate_placement(const Placement& p, int experts, int layers, const std::
         ++per_device[std::size_t(d)];
       }
     }
-    // Balance (DESIGN.md 2): without copies every device holds exactly E/D experts (empty replica lists
-    // are no copies); with copies, no device holds more than its share of the copies, rounded up.
+    // Balance (docs/design.md 2): without copies every device holds exactly E/D experts (empty replica
+    // lists are no copies); with copies, no device holds more than its share of the copies, rounded up.
     if (slots == experts && experts % D != 0)
       throw InputError(where, 0, "devices",
                        std::to_string(D) + " devices do not divide " + std::to_string(experts) +

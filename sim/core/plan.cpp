@@ -90,39 +90,18 @@ void PlanBuilder::add(const TokenDestinations& t) {
 
 CommPlan PlanBuilder::finish() && { return std::move(plan_); }
 
-std::vector<PlanStage> combine_stages(const CommPlan& plan) {
-  std::vector<PlanStage> out;
-  out.reserve(plan.stages.size());
-  for (auto it = plan.stages.rbegin(); it != plan.stages.rend(); ++it)
-    out.push_back({it->kind, it->rows.transposed()});
-  return out;
-}
-
 CommPlan build_plan(const LayerRouting& routing, int num_experts, const LayerPlacement& placement,
                     const ClusterShape& shape, Strategy strategy, std::int64_t row_bytes) {
-  return std::move(build_plans(routing, num_experts, placement, shape, {strategy}, row_bytes).front());
-}
-
-std::vector<CommPlan> build_plans(const LayerRouting& routing, int num_experts,
-                                  const LayerPlacement& placement, const ClusterShape& shape,
-                                  const std::vector<Strategy>& strategies, std::int64_t row_bytes) {
   if (int(placement.device_of.size()) != num_experts)
     throw InputError("", 0, "placement",
                      "places " + std::to_string(placement.device_of.size()) + " experts, the model has " +
                          std::to_string(num_experts));
-  std::vector<PlanBuilder> builders;
-  builders.reserve(strategies.size());
-  for (Strategy s : strategies) builders.emplace_back(s, num_experts, shape, row_bytes);
-  if (routing.tokens() > 0 && !builders.empty()) {
+  PlanBuilder builder(strategy, num_experts, shape, row_bytes);
+  if (routing.tokens() > 0) {
     TokenWalker walker(placement, shape, routing.top_k);
-    walker.walk(routing, [&](const TokenDestinations& t) {
-      for (auto& b : builders) b.add(t);
-    });
+    walker.walk(routing, [&](const TokenDestinations& t) { builder.add(t); });
   }
-  std::vector<CommPlan> out;
-  out.reserve(builders.size());
-  for (auto& b : builders) out.push_back(std::move(b).finish());
-  return out;
+  return std::move(builder).finish();
 }
 
 CommPlan grouped_cluster_plan(Strategy strategy, const ClusterShape& shape, int group_devices,

@@ -53,7 +53,7 @@ inline int relay_device(const ClusterShape& shape, int src, int dst_node) {
 }
 
 // Accumulates one strategy's plan token by token. build_plan drives one with a TokenWalker;
-// analyze_layer drives one per strategy in a single walk over the tokens.
+// analyze_layer (metrics.hpp) drives one per strategy in a single walk over the tokens.
 class PlanBuilder {
  public:
   PlanBuilder(Strategy strategy, int num_experts, const ClusterShape& shape, std::int64_t row_bytes);
@@ -64,19 +64,10 @@ class PlanBuilder {
   CommPlan plan_;
 };
 
-// The combine direction of a plan: its stages in reverse order, each matrix transposed (kinds kept).
-std::vector<PlanStage> combine_stages(const CommPlan& plan);
-
 // Routing must already be pruned when the strategy asks for it (see prune.hpp). Slots holding
 // kDroppedExpert go nowhere. Replicated experts are resolved with routing_resolve.hpp.
 CommPlan build_plan(const LayerRouting& routing, int num_experts, const LayerPlacement& placement,
                     const ClusterShape& shape, Strategy strategy, std::int64_t row_bytes);
-
-// The plans of several strategies from one walk over the tokens (resolving a token's destinations is
-// most of a plan's cost); plans[i] is build_plan(..., strategies[i], ...).
-std::vector<CommPlan> build_plans(const LayerRouting& routing, int num_experts,
-                                  const LayerPlacement& placement, const ClusterShape& shape,
-                                  const std::vector<Strategy>& strategies, std::int64_t row_bytes);
 
 // The plan of a cluster of `shape.devices` devices run as independent groups of `group_devices`
 // (expert-parallel groups that never exchange tokens): block-diagonal matrices, so memory grows with

@@ -1,5 +1,5 @@
 #pragma once
-// Collaboration pruning (DESIGN.md 2, lossy): `pruned:N` keeps each token's experts on at most N
+// Collaboration pruning (docs/design.md 9, lossy): `pruned:N` keeps each token's experts on at most N
 // devices, `node-limited:M` on at most M nodes. The kept devices (nodes) are those with the highest
 // sum of the token's gate weights on them; ties go to the token's own device (node), then the
 // lower id.

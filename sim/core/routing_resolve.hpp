@@ -1,6 +1,6 @@
 #pragma once
 // Resolving routing onto devices: for each token, which device computes each of its chosen experts,
-// and the distinct destination devices and nodes (Dev_t, Node_t of DESIGN.md 2). Metrics, plans,
+// and the distinct destination devices and nodes (Dev_t, Node_t of docs/design.md 2). Metrics, plans,
 // pruning and placement all go through this one resolution, so they can never disagree about where
 // a (token, expert) pair lands.
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// Communication strategies (DESIGN.md 2) and collaboration pruning, as named on the command line:
+// Communication strategies (docs/design.md 3) and collaboration pruning, as named on the command line:
 // "standard", "occult", "hierarchical", "pruned:N" (occult after keeping each token's experts on at
 // most N devices), "node-limited:M" (hierarchical after keeping each token's experts on at most M
 // nodes). A pruning criterion can follow: "pruned:2/similarity" (default "score").

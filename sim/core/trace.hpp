@@ -40,7 +40,7 @@ void validate_trace(const Trace& trace, const std::string& where);
 Trace read_trace(const std::string& path);
 void write_trace(const Trace& trace, const std::string& path);
 
-// Tokens are assigned to source devices in contiguous blocks of (nearly) equal size (DESIGN.md 4).
+// Tokens are assigned to source devices in contiguous blocks of (nearly) equal size (docs/design.md 3).
 inline int source_device(std::int64_t token, std::int64_t tokens, int devices) {
   return int((token * devices) / tokens);
 }

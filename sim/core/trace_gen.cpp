@@ -187,7 +187,7 @@ std::string describe_gen_params(const TraceGenParams& p) {
   return s.str();
 }
 
-Trace generate_trace(const TraceGenParams& p) {
+Trace generate_trace(const TraceGenParams& p, const std::function<void(int)>& on_layer) {
   validate_gen_params(p);
   Trace t;
   t.num_experts = p.experts;
@@ -195,7 +195,10 @@ Trace generate_trace(const TraceGenParams& p) {
   t.model = p.model;
   t.source = describe_gen_params(p);
   t.layers.reserve(std::size_t(p.layers));
-  for (int l = 0; l < p.layers; ++l) t.layers.push_back(generate_layer(p, l));
+  for (int l = 0; l < p.layers; ++l) {
+    t.layers.push_back(generate_layer(p, l));
+    if (on_layer) on_layer(l);
+  }
   return t;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Synthetic routing with controllable expert-load skew and co-activation clusters (docs/traces.md).
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "sim/core/trace.hpp"
@@ -33,8 +34,9 @@ LayerRouting generate_layer(const TraceGenParams& p, int layer);
 // The same into a caller-owned buffer, reusing its capacity (for simulators that stream layers).
 void generate_layer_into(const TraceGenParams& p, int layer, LayerRouting& out);
 
-// All layers, with `source` describing the parameters (provenance).
-Trace generate_trace(const TraceGenParams& p);
+// All layers, with `source` describing the parameters (provenance); `on_layer(l)` (may be empty) runs
+// after layer l is generated, for progress lines.
+Trace generate_trace(const TraceGenParams& p, const std::function<void(int)>& on_layer = {});
 
 // "gen experts=64 top_k=8 ..." as stored in Trace::source.
 std::string describe_gen_params(const TraceGenParams& p);

@@ -1,4 +1,4 @@
-// JSONL routing logs: one JSON object per line (DESIGN.md 4). Accepted field names:
+// JSONL routing logs: one JSON object per line (docs/design.md 4). Accepted field names:
 //   layer; topk_ids or experts; topk_weights or gating_probs (optional).
 // Lines with a "type" other than "route" (the vLLM logger's "meta" header, ...) are skipped.
 #include <algorithm>

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <numeric>
 
+#include <nlohmann/json.hpp>
+
 #include "sim/core/error.hpp"
 
 namespace occult {
@@ -54,41 +56,6 @@ LayerSimResult summarize(const NetworkGraph& net, const DagResult& dag, std::siz
     r.busiest_links.push_back({l.name, link_class_name(l.cls), dag.link_bytes[ids[i]],
                                r.total_s > 0 ? std::min(1.0, busy / r.total_s) : 0.0});
   }
-  return r;
-}
-
-nlohmann::json result_to_json(const LayerSimResult& r) {
-  nlohmann::json j;
-  j["total_s"] = r.total_s;
-  for (const auto& [name, p] : r.phases)
-    j["phases"][name] = {
-        {"max_s", p.max_s}, {"mean_s", p.mean_s}, {"min_s", p.min_s}, {"p50_s", p.p50_s}, {"p99_s", p.p99_s}};
-  j["bytes_by_link_class"] = r.bytes_by_link_class;
-  j["busiest_links"] = nlohmann::json::array();
-  for (const auto& l : r.busiest_links)
-    j["busiest_links"].push_back({{"name", l.name},
-                                  {"link_class", l.link_class},
-                                  {"bytes", l.bytes},
-                                  {"busy_fraction", l.busy_fraction}});
-  j["model_note"] = r.model_note;
-  j["wall_s"] = r.wall_s;
-  return j;
-}
-
-LayerSimResult result_from_json(const nlohmann::json& j) {
-  LayerSimResult r;
-  r.total_s = j.at("total_s").get<double>();
-  if (j.contains("phases"))
-    for (const auto& [name, p] : j.at("phases").items())
-      r.phases[name] = {p.at("max_s").get<double>(), p.at("mean_s").get<double>(),
-                        p.at("min_s").get<double>(), p.at("p50_s").get<double>(),
-                        p.at("p99_s").get<double>()};
-  r.bytes_by_link_class = j.at("bytes_by_link_class").get<std::map<std::string, double>>();
-  for (const auto& l : j.at("busiest_links"))
-    r.busiest_links.push_back({l.at("name").get<std::string>(), l.at("link_class").get<std::string>(),
-                               l.at("bytes").get<double>(), l.at("busy_fraction").get<double>()});
-  r.model_note = j.at("model_note").get<std::string>();
-  r.wall_s = j.at("wall_s").get<double>();
   return r;
 }
 

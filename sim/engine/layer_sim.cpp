@@ -191,11 +191,12 @@ LayerSimResult simulate_layer(const TopologySpec& topo, const LayerWork& work, c
     const NetworkGraph net(topo, work.plan->shape.devices, opt.links);
     const DagResult dag = run_layer_dag(net, work, opt);
     if (!opt.timeline_path.empty()) write_timeline(opt.timeline_path, dag, topo.gpus_per_node);
-    LayerSimResult r = summarize(net, dag, 10);
+    RunResult r;
+    static_cast<LayerSimResult&>(r) = summarize(net, dag, 10);
     r.model_note = model_note(opt, work.plan->shape.devices);
-    return result_to_json(r).dump();
+    return run_result_json(r).dump();
   });
-  LayerSimResult r = result_from_json(nlohmann::json::parse(payload));
+  LayerSimResult r = run_result_from_json(nlohmann::json::parse(payload));
   r.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }

@@ -6,6 +6,7 @@
 // per-device vectors in LayerWork mean zero seconds. Phase names: sim/core/phases.hpp. Link classes:
 // nvlink, pcie, network. docs/simulator.md describes the model and the aggregated-vs-per-pair validation.
 #include "sim/core/layer_work.hpp"
+#include "sim/core/run_result.hpp"
 #include "sim/core/topology.hpp"
 
 namespace occult {

@@ -36,16 +36,6 @@ CoactivationGraph build_coactivation_graph(const TokenSets& tokens, const std::v
   return g;
 }
 
-std::vector<std::int64_t> dense_weights(const CoactivationGraph& g) {
-  const auto E = boost::num_vertices(g);
-  std::vector<std::int64_t> w(E * E, 0);
-  for (auto [it, end] = boost::edges(g); it != end; ++it) {
-    auto a = boost::source(*it, g), b = boost::target(*it, g);
-    w[a * E + b] = w[b * E + a] = g[*it].weight;
-  }
-  return w;
-}
-
 CsrGraph to_csr(const CoactivationGraph& g, int max_degree) {
   const auto V = boost::num_vertices(g);
   std::int64_t max_w = 1;

@@ -29,9 +29,6 @@ CoactivationGraph build_coactivation_graph(const TokenSets& tokens);
 // The graph of counts already made by coactivation_counts (same vertex loads from `tokens`).
 CoactivationGraph build_coactivation_graph(const TokenSets& tokens, const std::vector<std::int64_t>& counts);
 
-// Dense symmetric view (row-major E x E, zero diagonal) for algorithms that probe arbitrary pairs.
-std::vector<std::int64_t> dense_weights(const CoactivationGraph& g);
-
 // Compressed sparse rows with int32 weights, the input format of METIS. Weights above INT32_MAX are
 // scaled down together (never to 0) so the ratios METIS sees stay close to the true ones.
 struct CsrGraph {

@@ -33,7 +33,7 @@ TEST(MetricsExample, CollaborationMetrics) {
   EXPECT_DOUBLE_EQ(m.remote_ct_occult, 1.5);    // 1 + 2 + 1 + 2
   EXPECT_DOUBLE_EQ(m.remote_ct_node, 0.5);      // t1 and t3 reach the other node
   EXPECT_DOUBLE_EQ(m.intra_ratio, 4.0 / 12.0);  // one same-device pair per token, 3 pairs each
-  EXPECT_EQ(m.tokens_per_device, (std::vector<std::int64_t>{4, 1, 5, 2}));
+  EXPECT_EQ(m.pairs_per_device, (std::vector<std::int64_t>{4, 1, 5, 2}));
   EXPECT_DOUBLE_EQ(m.load_imbalance, 5.0 / 3.0);
 }
 
@@ -82,18 +82,6 @@ TEST(PlanExample, HierarchicalStages) {
   EXPECT_EQ(plan.pairs_per_device, (std::vector<std::int64_t>{4, 1, 5, 2}));
   EXPECT_EQ(plan.recv_rows_per_device, (std::vector<std::int64_t>{2, 1, 3, 2}));
   EXPECT_EQ(plan.rows_per_expert, (std::vector<std::int64_t>{2, 2, 1, 0, 2, 3, 2, 0}));
-}
-
-TEST(PlanExample, CombineIsTheReverseTransposed) {
-  const auto plan =
-      build_plan(example_routing(), 8, analysis_test::contiguous(8, 4), kShape, Strategy::Hierarchical, 10);
-  const auto combine = combine_stages(plan);
-  ASSERT_EQ(combine.size(), 2u);
-  EXPECT_EQ(combine[0].kind, PlanStage::Kind::NodeFanout);
-  EXPECT_EQ(combine[1].kind, PlanStage::Kind::Network);
-  EXPECT_EQ(combine[0].rows.at(0, 1), 1);  // fan-out 1 -> 0 comes back 0 -> 1
-  EXPECT_EQ(combine[1].rows.at(3, 1), 1);  // network 1 -> 3 (relay) comes back 3 -> 1
-  EXPECT_EQ(combine[1].rows.total(), plan.stages[0].rows.total());
 }
 
 TEST(PlanExample, StandardAndOccultMatrices) {

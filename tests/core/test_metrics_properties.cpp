@@ -1,4 +1,4 @@
-// Property tests of the collaboration metrics on many random routings (DESIGN.md 2, issue 2).
+// Property tests of the collaboration metrics on many random routings (docs/design.md 2, issue 2).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -111,7 +111,7 @@ TEST(MetricsProperties, BoundsConservationAndReferenceOnRandomTraces) {
 
     // Load: every (token, expert) pair lands on exactly one device.
     std::int64_t pairs = 0;
-    for (auto x : m.tokens_per_device) pairs += x;
+    for (auto x : m.pairs_per_device) pairs += x;
     EXPECT_EQ(pairs, c.tokens * c.top_k);
     EXPECT_EQ(m.pairs, pairs);
     EXPECT_GE(m.load_imbalance, 1.0 - 1e-12);
@@ -151,7 +151,7 @@ TEST(MetricsProperties, AggregateIsTokenWeighted) {
   EXPECT_NEAR(all.ct_occult, (100 * a.ct_occult + 300 * b.ct_occult) / 400, 1e-12);
   EXPECT_EQ(all.bytes_occult.total, a.bytes_occult.total + b.bytes_occult.total);
   EXPECT_EQ(all.bytes_standard.max_send, std::max(a.bytes_standard.max_send, b.bytes_standard.max_send));
-  EXPECT_EQ(all.tokens_per_device[2], a.tokens_per_device[2] + b.tokens_per_device[2]);
+  EXPECT_EQ(all.pairs_per_device[2], a.pairs_per_device[2] + b.pairs_per_device[2]);
   EXPECT_DOUBLE_EQ(all.load_imbalance, std::max(a.load_imbalance, b.load_imbalance));
 }
 

@@ -56,10 +56,11 @@ TEST(PlanProperties, RowsAreConservedForEveryStrategy) {
       EXPECT_EQ(pairs, T * k);
       EXPECT_EQ(experts, T * k);
     }
+    const PairMatrix oc_in = oc.stages[0].rows.transposed(), st_in = st.stages[0].rows.transposed();
     for (int d = 0; d < D; ++d) {
-      EXPECT_EQ(oc.recv_rows_per_device[std::size_t(d)], oc.stages[0].rows.col_sum(d, true));
+      EXPECT_EQ(oc.recv_rows_per_device[std::size_t(d)], oc_in.row_sum(d, true));
       EXPECT_EQ(hi.recv_rows_per_device[std::size_t(d)], oc.recv_rows_per_device[std::size_t(d)]);
-      EXPECT_EQ(st.recv_rows_per_device[std::size_t(d)], st.stages[0].rows.col_sum(d, true));
+      EXPECT_EQ(st.recv_rows_per_device[std::size_t(d)], st_in.row_sum(d, true));
     }
     // The metrics summarise exactly these plans.
     const auto m = analyze_layer(routing, placement, shape, 3);

@@ -61,6 +61,17 @@ TEST(PlaceObjective, ParentRuleKeepsVerticesInsideTheirParent) {
   for (int e = 0; e < 32; ++e) EXPECT_EQ(obj.group_of()[std::size_t(e)] / 4, (e % 8) / 4);
 }
 
+// The co-activation counts as a dense E x E matrix (symmetric, zero diagonal).
+std::vector<std::int64_t> dense_weights(const CoactivationGraph& g) {
+  const auto E = boost::num_vertices(g);
+  std::vector<std::int64_t> w(E * E, 0);
+  for (auto [it, end] = boost::edges(g); it != end; ++it) {
+    auto a = boost::source(*it, g), b = boost::target(*it, g);
+    w[a * E + b] = w[b * E + a] = g[*it].weight;
+  }
+  return w;
+}
+
 TEST(PlaceObjective, CoactivationGraphCountsPairsAndLoads) {
   LayerRouting r;
   r.top_k = 3;

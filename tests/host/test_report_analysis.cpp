@@ -6,10 +6,10 @@
 #include <cmath>
 
 #include "sim/cli/host/report_analysis.hpp"
-#include "sim/cli/host/report_csv.hpp"
 #include "sim/cli/host/report_tables.hpp"
 #include "sim/cli/host/report_verdict.hpp"
 #include "sim/core/error.hpp"
+#include "sim/core/results_csv.hpp"
 #include "test_report_fixture.hpp"
 
 namespace occult::report {
@@ -39,7 +39,8 @@ std::vector<FakeRow> two_sizes() {
 
 std::size_t row_of(const Results& r, const std::string& strategy, const std::string& placement, int devices) {
   for (std::size_t i = 0; i < r.rows.size(); ++i)
-    if (r.rows[i].strategy == strategy && r.rows[i].placement == placement && r.rows[i].devices == devices)
+    if (r.rows[i].run.strategy == strategy && r.rows[i].run.placement == placement &&
+        r.rows[i].devices == devices)
       return i;
   ADD_FAILURE() << "no row " << strategy << "/" << placement << "@" << devices;
   return 0;
@@ -128,9 +129,9 @@ TEST(ReportAnalysis, ExactWinnerBesideALossyOne) {
                     {"pruned:2", "contiguous", 8, 0.5e-3}});
   Analysis a = analyze_results(r);
   const Config& c = a.configs[0];
-  EXPECT_EQ(r.rows[c.winner].strategy, "pruned:2");
-  EXPECT_EQ(r.rows[static_cast<std::size_t>(c.exact_winner)].strategy, "occult");
-  EXPECT_EQ(r.rows[static_cast<std::size_t>(c.exact_best_other)].strategy, "hierarchical");
+  EXPECT_EQ(r.rows[c.winner].run.strategy, "pruned:2");
+  EXPECT_EQ(r.rows[static_cast<std::size_t>(c.exact_winner)].run.strategy, "occult");
+  EXPECT_EQ(r.rows[static_cast<std::size_t>(c.exact_best_other)].run.strategy, "hierarchical");
   EXPECT_EQ(explain(r, a, c, true).winner, "occult");
   EXPECT_DOUBLE_EQ(explain(r, a, c, true).factor, 1.25);
   Table t = summary_table(r, a);

@@ -4,9 +4,8 @@
 
 #include <cmath>
 
-#include "sim/cli/host/report_csv.hpp"
-#include "sim/cli/host/report_results.hpp"
 #include "sim/core/error.hpp"
+#include "sim/core/results_csv.hpp"
 #include "test_report_fixture.hpp"
 
 namespace occult::report {
@@ -96,12 +95,12 @@ TEST(ReportResults, TypedRowsAndSweepColumns) {
   Results r = load_results(
       parse(fake_csv({FakeRow("occult", "contiguous", 64, 1e-3, 2e-4, 2e-4, 1e8, 5e7, "2")}, true)));
   ASSERT_EQ(r.rows.size(), 1u);
-  EXPECT_EQ(r.rows[0].strategy, "occult");
+  EXPECT_EQ(r.rows[0].run.strategy, "occult");
   EXPECT_EQ(r.rows[0].devices, 64);
   EXPECT_EQ(r.rows[0].nodes, 8);
-  EXPECT_DOUBLE_EQ(r.rows[0].bytes_inter_node, 5e7);
-  EXPECT_EQ(r.rows[0].t_bwd_s, 0.0);                       // inference: no backward
-  EXPECT_TRUE(std::isnan(r.rows[0].speedup_vs_standard));  // the one column that may be empty
+  EXPECT_DOUBLE_EQ(r.rows[0].run.bytes_inter_node, 5e7);
+  EXPECT_EQ(r.rows[0].run.backward_s, 0.0);                    // inference: no backward
+  EXPECT_TRUE(std::isnan(r.rows[0].run.speedup_vs_standard));  // the one column that may be empty
   EXPECT_EQ(r.axis_names, (std::vector<std::string>{"fabric.oversub"}));
   EXPECT_EQ(r.rows[0].axis_values, (std::vector<std::string>{"2"}));
   EXPECT_EQ(r.rows[0].line, 2);

@@ -2,11 +2,11 @@
 #include <gtest/gtest.h>
 
 #include "sim/cli/host/report_analysis.hpp"
-#include "sim/cli/host/report_csv.hpp"
 #include "sim/cli/host/report_gnuplot.hpp"
 #include "sim/cli/host/report_html.hpp"
 #include "sim/cli/host/report_markdown.hpp"
 #include "sim/cli/host/report_plot_script.hpp"
+#include "sim/core/results_csv.hpp"
 #include "test_report_fixture.hpp"
 
 namespace occult::report {

@@ -9,11 +9,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "sim/cli/host/report_csv.hpp"
-#include "sim/cli/host/report_results.hpp"
 #include "sim/cli/host/results_log.hpp"
 #include "sim/core/error.hpp"
-#include "sim/core/results_columns.hpp"
+#include "sim/core/results_csv.hpp"
 #include "test_scenario_util.hpp"
 
 namespace occult::cli {
@@ -114,7 +112,7 @@ TEST(ResultsLog, DamageInTheMiddleIsSetAsideAndTheFileStaysReadable) {
   EXPECT_NE(rejected.find("\noops\n"), std::string::npos) << rejected;
   EXPECT_NE(rejected.find("line 5: repeats the run_id"), std::string::npos) << rejected;
   // What the sweep leaves is what `occult report` reads.
-  EXPECT_EQ(report::load_results(report::read_csv_file(path)).rows.size(), 3u);
+  EXPECT_EQ(load_results(read_csv_file(path)).rows.size(), 3u);
 }
 
 TEST(ResultsLog, NewFileGetsTheHeaderAndOneWriterAtATime) {

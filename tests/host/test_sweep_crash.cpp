@@ -21,8 +21,8 @@
 #include <sstream>
 #include <thread>
 
-#include "sim/cli/host/report_csv.hpp"
 #include "sim/cli/host/results_log.hpp"
+#include "sim/core/results_csv.hpp"
 #include "test_scenario_util.hpp"
 
 namespace occult::cli {
@@ -34,7 +34,7 @@ using test::TempDir;
 // A row without sim_wall_s (the simulator's wall time, the one column that differs between runs).
 std::string deterministic_part(const std::string& row) {
   std::vector<std::string> fields;
-  report::scan_csv_records(row, "row", [&](const report::CsvSpan& span) {
+  scan_csv_records(row, "row", [&](const CsvSpan& span) {
     fields = span.record.fields;
     return false;
   });

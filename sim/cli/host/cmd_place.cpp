@@ -147,8 +147,8 @@ void add_place_command(CLI::App& app) {
       "place",
       "Place experts on devices from the co-activation graph of a routing trace.\n"
       "Each layer is placed independently from its first --profile-fraction of tokens; the metrics of the\n"
-      "result (ct_occult, ct_node, intra_ratio, load max/mean; DESIGN.md 2) are printed for those tokens\n"
-      "and for the rest (holdout), next to the contiguous placement, and stored in the output file.\n"
+      "result (ct_occult, ct_node, intra_ratio, load max/mean; docs/design.md 2) are printed for those\n"
+      "tokens and for the rest (holdout), next to the contiguous placement, and stored in the output file.\n"
       "Algorithms: contiguous, round-robin (baselines); greedy (the Occult paper's clustering); metis\n"
       "(balanced METIS partition + swap refinement of ct_occult); hierarchical (nodes by ct_node, then GPUs\n"
       "inside each node); load-aware (metis under a bound on max/mean device load).\n"

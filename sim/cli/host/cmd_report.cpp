@@ -3,13 +3,12 @@
 
 #include "sim/cli/commands.hpp"
 #include "sim/cli/host/report_analysis.hpp"
-#include "sim/cli/host/report_csv.hpp"
 #include "sim/cli/host/report_gnuplot.hpp"
 #include "sim/cli/host/report_html.hpp"
 #include "sim/cli/host/report_markdown.hpp"
-#include "sim/cli/host/report_results.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/output_file.hpp"
+#include "sim/core/results_csv.hpp"
 
 namespace occult::cli {
 namespace {
@@ -41,7 +40,7 @@ void write_output(const std::string& path, const std::string& text) {
 
 void run(const ReportOptions& o) {
   refuse_overwriting_input(o.output, {o.csv}, "output");
-  report::Results res = report::load_results(report::read_csv_file(o.csv));
+  Results res = read_results(o.csv);
   report::Analysis a = report::analyze_results(res);
   report::PageInfo info{o.title, command_line(o)};
   std::string text;

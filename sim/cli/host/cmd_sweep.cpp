@@ -6,12 +6,12 @@
 #include <set>
 
 #include "sim/cli/commands.hpp"
-#include "sim/cli/host/results_csv.hpp"
 #include "sim/cli/host/results_log.hpp"
 #include "sim/cli/host/scenario_run.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/memory_budget.hpp"
 #include "sim/core/output_file.hpp"
+#include "sim/core/results_csv.hpp"
 #include "sim/core/scenario.hpp"
 #include "sim/core/scenario_memory.hpp"
 #include "sim/engine/fork_run.hpp"
@@ -55,7 +55,7 @@ void run_sweep(const SweepOptions& o) {
   const SweepPoints points = doc.sweep_points();
   std::vector<std::string> axis_keys;
   for (const auto& a : points.axes()) axis_keys.push_back(a.key);
-  ResultsLog log(o.output, csv_header(axis_keys));
+  ResultsLog log(o.output, results_csv_header(axis_keys));
   if (!o.quiet)
     for (const auto& note : log.notes())
       std::fprintf(stderr, "occult sweep: %s: %s\n", o.output.c_str(), note.c_str());

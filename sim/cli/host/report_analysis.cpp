@@ -118,11 +118,11 @@ void mark_redundant(Analysis& a, const std::vector<std::vector<std::size_t>>& ro
 void build_series(const Results& res, Analysis& a) {
   std::vector<std::string> placements;
   for (const auto& r : res.rows)
-    if (std::find(placements.begin(), placements.end(), r.placement) == placements.end())
-      placements.push_back(r.placement);
+    if (std::find(placements.begin(), placements.end(), r.run.placement) == placements.end())
+      placements.push_back(r.run.placement);
   std::vector<std::pair<std::string, std::string>> pairs;
   for (const auto& r : res.rows) {
-    std::pair<std::string, std::string> p{r.strategy, r.placement};
+    std::pair<std::string, std::string> p{r.run.strategy, r.run.placement};
     if (std::find(pairs.begin(), pairs.end(), p) == pairs.end()) pairs.push_back(p);
   }
   auto placement_rank = [&](const std::string& p) {
@@ -143,7 +143,7 @@ void build_series(const Results& res, Analysis& a) {
   }
   for (const auto& r : res.rows) {
     for (std::size_t s = 0; s < a.series.size(); ++s)
-      if (a.series[s].strategy == r.strategy && a.series[s].placement == r.placement)
+      if (a.series[s].strategy == r.run.strategy && a.series[s].placement == r.run.placement)
         a.row_series.push_back(s);
   }
 }
@@ -182,7 +182,7 @@ void build_configs(const Results& res, Analysis& a, const std::vector<std::vecto
   }
 }
 
-bool is_exact(const ResultRow& r) { return !parse_strategy(r.strategy).pruned(); }
+bool is_exact(const ResultRow& r) { return !parse_strategy(r.run.strategy).pruned(); }
 
 // The fastest row of c that passes `keep` (ties: the earlier series), or -1.
 template <class Keep>
@@ -190,7 +190,7 @@ long fastest(const Results& res, const Config& c, Keep keep) {
   long best = -1;
   for (std::size_t i : c.rows)
     if (keep(res.rows[i]) &&
-        (best < 0 || res.rows[i].t_total_s < res.rows[static_cast<std::size_t>(best)].t_total_s))
+        (best < 0 || res.rows[i].run.total_s < res.rows[static_cast<std::size_t>(best)].run.total_s))
       best = static_cast<long>(i);
   return best;
 }
@@ -199,18 +199,18 @@ void pick_winners(const Results& res, Analysis& a) {
   a.speedup.assign(res.rows.size(), kNotApplicable);
   for (Config& c : a.configs) {
     c.winner = static_cast<std::size_t>(fastest(res, c, [](const ResultRow&) { return true; }));
-    c.baseline = fastest(res, c, [](const ResultRow& r) { return r.strategy == "standard"; });
-    const std::string& win = res.rows[c.winner].strategy;
-    c.best_other = fastest(res, c, [&](const ResultRow& r) { return r.strategy != win; });
+    c.baseline = fastest(res, c, [](const ResultRow& r) { return r.run.strategy == "standard"; });
+    const std::string& win = res.rows[c.winner].run.strategy;
+    c.best_other = fastest(res, c, [&](const ResultRow& r) { return r.run.strategy != win; });
     c.exact_winner = fastest(res, c, is_exact);
     if (c.exact_winner >= 0) {
-      const std::string& exact = res.rows[static_cast<std::size_t>(c.exact_winner)].strategy;
+      const std::string& exact = res.rows[static_cast<std::size_t>(c.exact_winner)].run.strategy;
       c.exact_best_other =
-          fastest(res, c, [&](const ResultRow& r) { return is_exact(r) && r.strategy != exact; });
+          fastest(res, c, [&](const ResultRow& r) { return is_exact(r) && r.run.strategy != exact; });
     }
     if (c.baseline < 0) continue;
-    double base = res.rows[static_cast<std::size_t>(c.baseline)].t_total_s;
-    for (std::size_t i : c.rows) a.speedup[i] = base / res.rows[i].t_total_s;
+    double base = res.rows[static_cast<std::size_t>(c.baseline)].run.total_s;
+    for (std::size_t i : c.rows) a.speedup[i] = base / res.rows[i].run.total_s;
   }
 }
 

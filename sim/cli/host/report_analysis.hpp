@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "sim/cli/host/report_results.hpp"
+#include "sim/core/results_csv.hpp"
 
 namespace occult::report {
 

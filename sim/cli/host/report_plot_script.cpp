@@ -172,9 +172,9 @@ double max_over(const Results& res, const Analysis& a, const Panel& p, const Row
 std::string time_plot(const Context& ctx, const Panel& p, const XAxis& x, const std::string& file,
                       const std::string& block) {
   const auto& rows = ctx.res.rows;
-  Unit u = time_unit(max_over(ctx.res, ctx.a, p, [&](std::size_t r) { return rows[r].t_total_s; }));
+  Unit u = time_unit(max_over(ctx.res, ctx.a, p, [&](std::size_t r) { return rows[r].run.total_s; }));
   Lines l = line_chart(
-      ctx.a, p, x, block, [&](std::size_t r) { return rows[r].t_total_s * u.scale; }, ctx.a.row_series,
+      ctx.a, p, x, block, [&](std::size_t r) { return rows[r].run.total_s * u.scale; }, ctx.a.row_series,
       ctx.series_lines);
   return lines_plot(file, title_for("MoE layer time", p), "layer time (" + u.name + ")", x, l,
                     y_setup(l.ys, true), "");
@@ -193,13 +193,14 @@ std::string speedup_plot(const Context& ctx, const Panel& p, const XAxis& x, con
 std::string bytes_plot(const Context& ctx, const Panel& p, const XAxis& x, const std::string& file,
                        const std::string& block) {
   const auto& rows = ctx.res.rows;
-  Unit ur = byte_unit(max_over(ctx.res, ctx.a, p, [&](std::size_t r) { return rows[r].bytes_remote; }));
-  Unit ui = byte_unit(max_over(ctx.res, ctx.a, p, [&](std::size_t r) { return rows[r].bytes_inter_node; }));
+  Unit ur = byte_unit(max_over(ctx.res, ctx.a, p, [&](std::size_t r) { return rows[r].run.bytes_remote; }));
+  Unit ui =
+      byte_unit(max_over(ctx.res, ctx.a, p, [&](std::size_t r) { return rows[r].run.bytes_inter_node; }));
   Lines remote = line_chart(
-      ctx.a, p, x, block + "r", [&](std::size_t r) { return rows[r].bytes_remote * ur.scale; },
+      ctx.a, p, x, block + "r", [&](std::size_t r) { return rows[r].run.bytes_remote * ur.scale; },
       ctx.a.row_series, ctx.series_lines);
   Lines inter = line_chart(
-      ctx.a, p, x, block + "i", [&](std::size_t r) { return rows[r].bytes_inter_node * ui.scale; },
+      ctx.a, p, x, block + "i", [&](std::size_t r) { return rows[r].run.bytes_inter_node * ui.scale; },
       ctx.a.row_series, ctx.series_lines);
   if (remote.plot.empty()) return "";
   return common(file, 1100, 420) +
@@ -243,8 +244,8 @@ std::string ct_plot(const Context& ctx, const Panel& p, const XAxis& x, const st
     for (std::size_t r : ctx.a.configs[c].rows)
       if (!seen[rank[r]]) seen[rank[r]] = keep[r] = true;
   }
-  auto occ = [&](std::size_t r) { return keep[r] ? rows[r].ct_occult : kNotApplicable; };
-  auto node = [&](std::size_t r) { return keep[r] ? rows[r].ct_node : kNotApplicable; };
+  auto occ = [&](std::size_t r) { return keep[r] ? rows[r].run.ct_occult : kNotApplicable; };
+  auto node = [&](std::size_t r) { return keep[r] ? rows[r].run.ct_node : kNotApplicable; };
   // Placement by point type here (dashes are taken by ct_node): colour 0 (black) is for exact strategies.
   std::vector<LineStyle> occ_lines, node_lines;
   for (std::size_t i = 0; i < labels.size(); ++i) {
@@ -259,8 +260,8 @@ std::string ct_plot(const Context& ctx, const Panel& p, const XAxis& x, const st
   std::vector<bool> first(rows.size(), false);
   for (std::size_t c : p.configs) first[ctx.a.configs[c].rows.front()] = true;
   Lines ls = line_chart(ctx.a, p, x, block + "s",
-                        [&](std::size_t r) { return first[r] ? rows[r].ct_standard : kNotApplicable; }, one,
-                        {{"ct_standard (= top-k)", "lc rgb '#888888' lw 1 dt 3 pt 0"}});
+                        [&](std::size_t r) { return first[r] ? rows[r].run.ct_standard : kNotApplicable; },
+                        one, {{"ct_standard (= top-k)", "lc rgb '#888888' lw 1 dt 3 pt 0"}});
   Lines all;
   all.data = lo.data + ln.data + ls.data;
   all.plot = lo.plot;
@@ -277,8 +278,8 @@ std::string phases_plot(const Context& ctx, const Panel& p, const std::string& f
   double max_t = 0;
   for (std::size_t c : p.configs)
     for (std::size_t r : ctx.a.configs[c].rows) {
-      any_bwd = any_bwd || rows[r].t_bwd_s > 0;
-      max_t = std::max(max_t, rows[r].t_total_s);
+      any_bwd = any_bwd || rows[r].run.backward_s > 0;
+      max_t = std::max(max_t, rows[r].run.total_s);
     }
   Unit u = time_unit(max_t);
   // Evenly spaced x values, always the first and the last.
@@ -307,9 +308,10 @@ std::string phases_plot(const Context& ctx, const Panel& p, const std::string& f
       const ResultRow& row = rows[r];
       std::string quoted;
       for (char ch : ctx.series_labels[ctx.a.row_series[r]]) quoted += ch == '"' ? '\'' : ch;
-      data += "\"" + quoted + "\" " + cell(row.t_layout_s) + " " + cell(row.t_dispatch_s) + " " +
-              cell(row.t_expert_s) + " " + cell(row.t_combine_s) + " " + cell(row.t_unpack_s) + " " +
-              cell(row.t_bwd_s) + "\n";
+      data += "\"" + quoted + "\" " + cell(row.run.phase_max("layout")) + " " +
+              cell(row.run.phase_max("dispatch")) + " " + cell(row.run.phase_max("expert")) + " " +
+              cell(row.run.phase_max("combine")) + " " + cell(row.run.phase_max("unpack")) + " " +
+              cell(row.run.backward_s) + "\n";
     }
     if (gi > 0) plot += ", \\\n     ";
     plot += "newhistogram " + gnuplot_quote(ctx.a.dims[xd].name + "=" + ctx.a.value(c, xd)) + " lt 1";

@@ -31,7 +31,7 @@ std::string value_span(const Analysis& a, std::size_t dim, const std::vector<std
 
 bool any_backward(const Results& res) {
   return std::any_of(res.rows.begin(), res.rows.end(),
-                     [](const ResultRow& r) { return !std::isnan(r.t_bwd_s); });
+                     [](const ResultRow& r) { return !std::isnan(r.run.backward_s); });
 }
 
 }  // namespace
@@ -128,7 +128,7 @@ Table summary_table(const Results& res, const Analysis& a) {
       long w = exact_only ? c.exact_winner : static_cast<long>(c.winner);
       row.push_back(v.winner);
       row.push_back(fmt_ratio(v.factor));
-      row.push_back(fmt_time(res.rows[static_cast<std::size_t>(w)].t_total_s));
+      row.push_back(fmt_time(res.rows[static_cast<std::size_t>(w)].run.total_s));
       row.push_back(v.reason);
       t.rows.push_back(std::move(row));
       t.row_class.push_back("");
@@ -180,17 +180,20 @@ Table results_table(const Results& res, const Analysis& a, const Panel& panel) {
     const Config& c = a.configs[ci];
     for (std::size_t r : c.rows) {
       const ResultRow& row = res.rows[r];
-      std::vector<std::string> cells = {
-          a.value(c, xd),           a.series[a.row_series[r]].strategy + " / " + row.placement,
-          fmt_time(row.t_total_s),  fmt_ratio(a.speedup[r]),
-          fmt_time(row.t_layout_s), fmt_time(row.t_dispatch_s),
-          fmt_time(row.t_expert_s), fmt_time(row.t_combine_s),
-          fmt_time(row.t_unpack_s)};
-      if (bwd) cells.push_back(fmt_time(row.t_bwd_s));
-      for (const std::string& s :
-           {fmt_share(row.comm_fraction), fmt_bytes(row.bytes_remote), fmt_bytes(row.bytes_inter_node),
-            fmt_bytes(row.bytes_intra_node), fmt_fixed(row.ct_standard, 2), fmt_fixed(row.ct_occult, 2),
-            fmt_fixed(row.ct_node, 2), fmt_fixed(row.intra_ratio, 3)})
+      std::vector<std::string> cells = {a.value(c, xd),
+                                        a.series[a.row_series[r]].strategy + " / " + row.run.placement,
+                                        fmt_time(row.run.total_s),
+                                        fmt_ratio(a.speedup[r]),
+                                        fmt_time(row.run.phase_max("layout")),
+                                        fmt_time(row.run.phase_max("dispatch")),
+                                        fmt_time(row.run.phase_max("expert")),
+                                        fmt_time(row.run.phase_max("combine")),
+                                        fmt_time(row.run.phase_max("unpack"))};
+      if (bwd) cells.push_back(fmt_time(row.run.backward_s));
+      for (const std::string& s : {fmt_share(row.run.comm_fraction), fmt_bytes(row.run.bytes_remote),
+                                   fmt_bytes(row.run.bytes_inter_node), fmt_bytes(row.run.bytes_intra_node),
+                                   fmt_fixed(row.run.ct_standard, 2), fmt_fixed(row.run.ct_occult, 2),
+                                   fmt_fixed(row.run.ct_node, 2), fmt_fixed(row.run.intra_ratio, 3)})
         cells.push_back(s);
       t.rows.push_back(std::move(cells));
       t.row_class.push_back(r == c.winner ? "win" : static_cast<long>(r) == c.baseline ? "base" : "");

@@ -16,15 +16,12 @@ constexpr double kTie = 1.02;
 // A phase is worth naming when it changed by at least this share of the baseline's layer time.
 constexpr double kPhaseShare = 0.05;
 
-struct Phase {
-  const char* name;
-  double ResultRow::*field;
-};
-const Phase kPhases[] = {
-    {"layout", &ResultRow::t_layout_s}, {"dispatch", &ResultRow::t_dispatch_s},
-    {"expert", &ResultRow::t_expert_s}, {"combine", &ResultRow::t_combine_s},
-    {"unpack", &ResultRow::t_unpack_s}, {"backward", &ResultRow::t_bwd_s},
-};
+// The phase times a results CSV keeps: the forward phases, then the backward total.
+const char* const kPhases[] = {"layout", "dispatch", "expert", "combine", "unpack", "backward"};
+
+double phase_time(const ResultRow& r, const std::string& phase) {
+  return phase == "backward" ? r.run.backward_s : r.run.phase_max(phase);
+}
 
 void add(std::string& out, const std::string& part) {
   if (part.empty()) return;
@@ -39,10 +36,10 @@ std::string phase_changes(const ResultRow& row, const ResultRow& base) {
     double now, before;
   };
   std::vector<Change> changes;
-  for (const Phase& p : kPhases) {
-    double now = row.*p.field, before = base.*p.field;
+  for (const char* p : kPhases) {
+    double now = phase_time(row, p), before = phase_time(base, p);
     if (std::isnan(now) || std::isnan(before)) continue;
-    if (std::fabs(now - before) >= kPhaseShare * base.t_total_s) changes.push_back({p.name, now, before});
+    if (std::fabs(now - before) >= kPhaseShare * base.run.total_s) changes.push_back({p, now, before});
   }
   std::stable_sort(changes.begin(), changes.end(), [](const Change& x, const Change& y) {
     return std::fabs(x.now - x.before) > std::fabs(y.now - y.before);
@@ -60,15 +57,15 @@ std::string phase_changes(const ResultRow& row, const ResultRow& base) {
 // Bytes and copies per token of `row` against the standard baseline.
 std::string traffic_changes(const ResultRow& row, const ResultRow& base) {
   std::string out;
-  if (base.bytes_inter_node > 0 && row.bytes_inter_node != base.bytes_inter_node)
-    add(out, "inter-node bytes " + fmt_change(row.bytes_inter_node, base.bytes_inter_node));
-  if (base.bytes_remote > 0 && row.bytes_remote != base.bytes_remote)
-    add(out, "remote bytes " + fmt_change(row.bytes_remote, base.bytes_remote));
+  if (base.run.bytes_inter_node > 0 && row.run.bytes_inter_node != base.run.bytes_inter_node)
+    add(out, "inter-node bytes " + fmt_change(row.run.bytes_inter_node, base.run.bytes_inter_node));
+  if (base.run.bytes_remote > 0 && row.run.bytes_remote != base.run.bytes_remote)
+    add(out, "remote bytes " + fmt_change(row.run.bytes_remote, base.run.bytes_remote));
   return out;
 }
 
 std::string lossy_note(const ResultRow& row) {
-  return parse_strategy(row.strategy).pruned() ? " (lossy: pruning drops expert choices)" : "";
+  return parse_strategy(row.run.strategy).pruned() ? " (lossy: pruning drops expert choices)" : "";
 }
 
 }  // namespace
@@ -83,13 +80,14 @@ Verdict explain(const Results& res, const Analysis& a, const Config& c, bool exa
   v.factor = a.speedup[static_cast<std::size_t>(win_row)];
   if (c.baseline < 0) {
     v.reason =
-        "fastest at " + fmt_time(win.t_total_s) + "; no standard row in this configuration to compare with";
+        "fastest at " + fmt_time(win.run.total_s) + "; no standard row in this configuration to compare with";
     return v;
   }
   const ResultRow& base = res.rows[static_cast<std::size_t>(c.baseline)];
-  std::string comm = "dispatch+combine are " + fmt_share(base.comm_fraction) + " of standard's phase time";
+  std::string comm =
+      "dispatch+combine are " + fmt_share(base.run.comm_fraction) + " of standard's phase time";
 
-  if (win.strategy == "standard") {
+  if (win.run.strategy == "standard") {
     if (other_row < 0) {
       v.reason = "only standard was simulated here";
       return v;

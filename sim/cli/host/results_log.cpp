@@ -10,11 +10,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "sim/cli/host/report_csv.hpp"
-#include "sim/cli/host/report_results.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/memory_budget.hpp"
-#include "sim/core/results_columns.hpp"
+#include "sim/core/results_csv.hpp"
 
 namespace occult::cli {
 namespace {
@@ -72,11 +70,11 @@ std::string join(const std::vector<std::string>& v) {
 std::string header_mismatch(std::string_view found, const std::string& header, const std::string& file) {
   std::vector<std::string> have;
   try {
-    have = report::parse_csv(found, file).header;
+    have = parse_csv(found, file).header;
   } catch (const InputError&) {
   }
   const auto& contract = results_csv_columns();
-  const auto want = report::parse_csv(header, file).header;
+  const auto want = parse_csv(header, file).header;
   const bool results =
       have.size() >= contract.size() && std::equal(contract.begin(), contract.end(), have.begin());
   if (!results)
@@ -107,7 +105,7 @@ ResultsScan scan_results(std::string_view text, const std::string& header, const
   scan.header_crlf = cr || bom > 0;
   scan.header_end = nl + 1;
 
-  const report::ResultRowReader reader(report::parse_csv(header, file).header, file);
+  const ResultRowReader reader(parse_csv(header, file).header, file);
   // A bad record that spans lines (a stray quote opened a field that a later line closed) is only its
   // first line: the scan starts again on the next one, so damage cannot swallow the rows after it.
   std::size_t base = scan.header_end;
@@ -115,7 +113,7 @@ ResultsScan scan_results(std::string_view text, const std::string& header, const
   while (base < text.size()) {
     std::size_t restart = std::string_view::npos;
     long restart_lines = 0;
-    report::scan_csv_records(text.substr(base), file, [&](const report::CsvSpan& span) {
+    scan_csv_records(text.substr(base), file, [&](const CsvSpan& span) {
       const long line = line_base + span.record.line;
       if (!span.complete) {  // the text ends inside it: a write cut short, whatever it looks like
         scan.torn_at = base + span.begin;
@@ -134,7 +132,7 @@ ResultsScan scan_results(std::string_view text, const std::string& header, const
         return false;
       };
       if (!span.error.empty()) return reject(span.error);
-      report::CsvRecord rec = span.record;
+      CsvRecord rec = span.record;
       rec.line = line;
       try {
         reader.read(rec);

@@ -21,25 +21,8 @@ std::string sanitize(const std::string& s) {
   return o;
 }
 
-nlohmann::json stats_json(const PhaseStats& p) {
-  return {
-      {"max_s", p.max_s}, {"mean_s", p.mean_s}, {"min_s", p.min_s}, {"p50_s", p.p50_s}, {"p99_s", p.p99_s}};
-}
-
-nlohmann::json sim_json(const LayerSimResult& r) {
-  nlohmann::json phases = nlohmann::json::object();
-  for (const auto& [name, p] : r.phases) phases[name] = stats_json(p);
-  nlohmann::json links = nlohmann::json::array();
-  for (const auto& l : r.busiest_links)
-    links.push_back(
-        {{"name", l.name}, {"class", l.link_class}, {"bytes", l.bytes}, {"busy_fraction", l.busy_fraction}});
-  return {
-      {"total_s", r.total_s},   {"phases", phases},           {"bytes_by_link_class", r.bytes_by_link_class},
-      {"busiest_links", links}, {"model_note", r.model_note}, {"wall_s", r.wall_s}};
-}
-
 // One strategy's plan over the whole cluster, filled group by group, and what the groups measured.
-struct StrategyRun {
+struct StrategyPlan {
   CommPlan plan;
   std::vector<LayerMetrics> metrics;
   PruneFidelity fidelity;
@@ -47,31 +30,31 @@ struct StrategyRun {
 
 // Builds every strategy's plan group by group. Groups never exchange tokens, so the plans are
 // block-diagonal (grouped_cluster_plan); only one group's routing is held at a time (`r` comes in with
-// group 0's, later groups reuse its buffers), and the strategies that do not prune share each group's
-// metrics pass and plan walk.
-std::vector<StrategyRun> build_strategy_runs(const Scenario& s, const Trace* trace, int layer,
-                                             WorkloadRouting& r, const LayerPlacement& lp, bool progress) {
+// group 0's, later groups reuse its buffers). One walk over a group's tokens gives its metrics and the
+// three strategies' plans (analyze_layer), shared by the strategies that do not prune; each pruned
+// strategy walks its own pruned routing once.
+std::vector<StrategyPlan> build_strategy_plans(const Scenario& s, const Trace* trace, int layer,
+                                               WorkloadRouting& r, const LayerPlacement& lp, bool progress) {
   const int groups = s.devices / s.ep_size, E = s.model.experts;
   const ClusterShape gshape = s.group_shape();
   const std::int64_t row_bytes = s.model.row_bytes();
-  std::vector<StrategyRun> runs;
+  std::vector<StrategyPlan> runs;
   std::vector<std::size_t> exact;
-  std::vector<Strategy> exact_bases;
   for (std::size_t i = 0; i < s.strategies.size(); ++i) {
     const StrategySpec& spec = s.strategies[i];
     runs.push_back({grouped_cluster_plan(spec.base, s.shape(), s.ep_size, E, row_bytes), {}, {}});
-    if (!spec.pruned()) exact.push_back(i), exact_bases.push_back(spec.base);
+    if (!spec.pruned()) exact.push_back(i);
   }
   const int report_every = std::max(1, groups / 8);
   const Workload w = s.workload();
   for (int g = 0; g < groups; ++g) {
     if (g > 0) workload_routing(w, layer, trace, g, r);
     if (!exact.empty()) {
-      const LayerMetrics m = analyze_layer(r.sim, lp, gshape, row_bytes);
-      std::vector<CommPlan> plans = build_plans(r.sim, E, lp, gshape, exact_bases, row_bytes);
-      for (std::size_t j = 0; j < exact.size(); ++j) {
-        runs[exact[j]].metrics.push_back(m);
-        set_group_plan(runs[exact[j]].plan, plans[j], g);
+      LayerPlans plans;
+      const LayerMetrics m = analyze_layer(r.sim, lp, gshape, row_bytes, &plans);
+      for (std::size_t i : exact) {
+        runs[i].metrics.push_back(m);
+        set_group_plan(runs[i].plan, plans.of(s.strategies[i].base), g);
       }
     }
     for (std::size_t i = 0; i < s.strategies.size(); ++i) {
@@ -79,8 +62,9 @@ std::vector<StrategyRun> build_strategy_runs(const Scenario& s, const Trace* tra
       if (!spec.pruned()) continue;
       const PrunedLayer pruned = prune_layer(r.sim, lp, gshape, spec);
       runs[i].fidelity.merge(pruned.fidelity);
-      runs[i].metrics.push_back(analyze_layer(pruned.routing, lp, gshape, row_bytes));
-      set_group_plan(runs[i].plan, build_plan(pruned.routing, E, lp, gshape, spec.base, row_bytes), g);
+      LayerPlans plans;
+      runs[i].metrics.push_back(analyze_layer(pruned.routing, lp, gshape, row_bytes, &plans));
+      set_group_plan(runs[i].plan, plans.of(spec.base), g);
     }
     if (progress && groups > 1 && ((g + 1) % report_every == 0 || g + 1 == groups))
       std::cerr << "occult: plans of " << g + 1 << " of " << groups << " expert-parallel groups built\n";
@@ -107,9 +91,24 @@ LayerPlacement scenario_placement(const Scenario& s, const std::string& name, co
   return workload_placement(s.workload(), name, profile, layer, algo);
 }
 
-nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost, const Trace* trace,
-                                       int layer, const std::string& placement, const std::string& timeline,
-                                       bool progress, bool verbose) {
+nlohmann::json layer_runs_json(const LayerRuns& l) {
+  nlohmann::json runs = nlohmann::json::array();
+  for (const auto& r : l.runs) runs.push_back(run_result_json(r));
+  return {{"runs", runs}, {"notes", l.notes}, {"details", l.details}, {"timelines", l.timelines}};
+}
+
+LayerRuns layer_runs_from_json(const nlohmann::json& j) {
+  LayerRuns l;
+  for (const auto& r : j.at("runs")) l.runs.push_back(run_result_from_json(r));
+  l.notes = j.at("notes").get<std::vector<std::string>>();
+  l.details = j.at("details").get<std::vector<std::string>>();
+  l.timelines = j.at("timelines").get<std::vector<std::string>>();
+  return l;
+}
+
+LayerRuns simulate_scenario_layer(const Scenario& s, const CostModel& cost, const Trace* trace, int layer,
+                                  const std::string& placement, const std::string& timeline, bool progress,
+                                  bool verbose) {
   const int groups = s.devices / s.ep_size;
   WorkloadRouting routing;  // group 0's; each further group's reuses its buffers
   const Workload workload = s.workload();
@@ -124,12 +123,13 @@ nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost,
       if (e < lp.replicas.size())
         for (int d : lp.replicas[e]) ++local[std::size_t(g * s.ep_size + d)];
     }
-  std::vector<StrategyRun> runs = build_strategy_runs(s, trace, layer, routing, lp, progress);
+  std::vector<StrategyPlan> runs = build_strategy_plans(s, trace, layer, routing, lp, progress);
 
-  nlohmann::json out = nlohmann::json::array();
+  LayerRuns out;
+  if (!routing_note.empty()) out.notes.push_back(routing_note);
   for (std::size_t i = 0; i < s.strategies.size(); ++i) {
     const StrategySpec& spec = s.strategies[i];
-    StrategyRun& run = runs[i];
+    StrategyPlan& run = runs[i];
     const LayerMetrics m = aggregate_layers(run.metrics);
     const ByteSummary b = summarize_bytes(run.plan);
     LayerWork w = cost.layer_work(run.plan, s.model, local, s.mode, s.execution);
@@ -144,25 +144,23 @@ nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost,
     o.verbose = verbose;
     if (!timeline.empty() && layer == 0)
       o.timeline_path = timeline + sanitize(spec.name()) + "." + sanitize(placement) + ".json";
-    const LayerSimResult res = simulate_layer(s.topology, w, o);
+    RunResult res;
+    static_cast<LayerSimResult&>(res) = simulate_layer(s.topology, w, o);
     run.plan = {};  // later strategies fork smaller processes
-    nlohmann::json j = {{"strategy", spec.name()},
-                        {"placement", placement},
-                        {"layer", layer},
-                        {"sim", sim_json(res)},
-                        {"bytes_remote", b.total},
-                        {"bytes_inter_node", b.inter_node},
-                        {"bytes_intra_node", b.intra_node},
-                        {"ct_standard", m.ct_standard},
-                        {"ct_occult", m.ct_occult},
-                        {"ct_node", m.ct_node},
-                        {"intra_ratio", m.intra_ratio},
-                        {"kept_choices", run.fidelity.choice_fraction()},
-                        {"kept_gate_mass", run.fidelity.mass_fraction()},
-                        {"notes", routing_note.empty() ? std::vector<std::string>{} : std::vector<std::string>{routing_note}},
-                        {"details", notes}};
-    if (!o.timeline_path.empty()) j["timeline"] = o.timeline_path;
-    out.push_back(std::move(j));
+    res.strategy = spec.name();
+    res.placement = placement;
+    res.bytes_remote = double(b.total);
+    res.bytes_inter_node = double(b.inter_node);
+    res.bytes_intra_node = double(b.intra_node);
+    res.ct_standard = m.ct_standard;
+    res.ct_occult = m.ct_occult;
+    res.ct_node = m.ct_node;
+    res.intra_ratio = m.intra_ratio;
+    res.kept_choices = run.fidelity.choice_fraction();
+    res.kept_gate_mass = run.fidelity.mass_fraction();
+    out.runs.push_back(std::move(res));
+    out.details.insert(out.details.end(), notes.begin(), notes.end());
+    out.timelines.push_back(o.timeline_path);
   }
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include "sim/core/cost_model.hpp"
 #include "sim/core/placement.hpp"
+#include "sim/core/run_result.hpp"
 #include "sim/core/scenario.hpp"
 #include "sim/core/trace.hpp"
 
@@ -15,11 +16,20 @@ namespace occult::cli {
 LayerPlacement scenario_placement(const Scenario& s, const std::string& placement,
                                   const LayerRouting& profile, int layer);
 
-// Every strategy of the scenario on one layer: a JSON array, one object per strategy with the
-// engine's result, the collaboration metrics and the bytes of the plan. `timeline` (may be empty) is
-// a path prefix for Chrome traces.
-nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost, const Trace* trace,
-                                       int layer, const std::string& placement, const std::string& timeline,
-                                       bool progress, bool verbose = false);
+// One job of a run: every strategy of the scenario on one layer under one placement.
+struct LayerRuns {
+  std::vector<RunResult> runs;         // one per strategy, in the scenario's order
+  std::vector<std::string> notes;      // what the user should know (a tiled trace, ...)
+  std::vector<std::string> details;    // what -v shows too: each link correction applied
+  std::vector<std::string> timelines;  // per strategy, the Chrome trace written (empty: none)
+};
+// The job's JSON (the runs in their one JSON form): it crosses the pipe from the forked job.
+nlohmann::json layer_runs_json(const LayerRuns& l);
+LayerRuns layer_runs_from_json(const nlohmann::json& j);
+
+// `timeline` (may be empty) is a path prefix for Chrome traces.
+LayerRuns simulate_scenario_layer(const Scenario& s, const CostModel& cost, const Trace* trace, int layer,
+                                  const std::string& placement, const std::string& timeline, bool progress,
+                                  bool verbose = false);
 
 }  // namespace occult::cli

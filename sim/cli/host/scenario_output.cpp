@@ -1,15 +1,15 @@
-// The two forms of a scenario result: one JSON document (--json) and a table for people.
+// The forms of a scenario result: one JSON document (--json), a table for people, and results CSV rows.
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <map>
 
 #include "sim/cli/host/scenario_run.hpp"
+#include "sim/core/input_file.hpp"
+#include "sim/core/results_csv.hpp"
 
 namespace occult::cli {
 namespace {
-
-nlohmann::json num_or_null(double x) {
-  return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(nullptr);
-}
 
 std::string describe_workload(const Scenario& s) {
   char buf[256];
@@ -24,52 +24,68 @@ std::string describe_workload(const Scenario& s) {
   return buf;
 }
 
-double phase_max(const StrategyRun& r, const std::string& name) {
-  auto it = r.phases.find(name);
-  return it == r.phases.end() ? 0.0 : it->second.max_s;
+// Axis values as people read them: TOML strings without their quotes.
+std::string axis_value(const std::string& literal) {
+  if (literal.size() >= 2 && (literal.front() == '"' || literal.front() == '\'') &&
+      literal.back() == literal.front())
+    return literal.substr(1, literal.size() - 2);
+  return literal;
 }
 
-
 }  // namespace
+
+std::string run_id(const Scenario& s, const std::string& strategy, const std::string& placement) {
+  // FNV-1a 64 over the canonical JSON (keys sorted) of everything that determines the result. The
+  // profile's contents count, not only its path: a re-measured profile must not resume old rows.
+  // Read once per process: a sweep asks for every point's ids, and the file does not change meanwhile.
+  static std::map<std::string, std::string> profiles;
+  std::string profile;
+  if (!s.profile_path.empty()) {
+    auto it = profiles.find(s.profile_path);
+    if (it == profiles.end())
+      it = profiles.emplace(s.profile_path, InputFile(s.profile_path).read_all("calibration profile")).first;
+    profile = it->second;
+  }
+  const std::string text = nlohmann::json{
+      {"config", s.resolved},
+      {"strategy", strategy},
+      {"placement", placement},
+      {"profile", profile}}.dump();
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+std::string csv_rows(const ScenarioResult& res,
+                     const std::vector<std::pair<std::string, std::string>>& axes) {
+  const Scenario& s = res.scenario;
+  std::string out;
+  for (const auto& r : res.runs) {
+    ResultRow row;
+    row.run_id = run_id(s, r.strategy, r.placement);
+    row.scenario = s.name;
+    row.model = s.model.name;
+    row.mode = mode_name(s.mode);
+    row.topology = s.topology.name;
+    row.devices = s.devices;
+    row.gpus_per_node = s.shape().gpus_per_node;
+    row.nodes = s.shape().nodes();
+    row.tokens_per_device = double(s.tokens_per_device);
+    row.overlap = s.overlap == Overlap::Chunked ? "chunked:" + std::to_string(s.chunks) : "none";
+    row.profile = res.profile_tag;
+    for (const auto& [key, value] : axes) row.axis_values.push_back(axis_value(value));
+    row.run = r;
+    out += results_csv_line(row) + "\n";
+  }
+  return out;
+}
 
 nlohmann::json scenario_result_json(const ScenarioResult& res) {
   const Scenario& s = res.scenario;
   nlohmann::json runs = nlohmann::json::array();
-  for (const auto& r : res.runs) {
-    nlohmann::json phases = nlohmann::json::object();
-    for (const auto& [name, p] : r.phases)
-      phases[name] = {{"max_s", p.max_s},
-                      {"mean_s", p.mean_s},
-                      {"min_s", p.min_s},
-                      {"p50_s", p.p50_s},
-                      {"p99_s", p.p99_s}};
-    nlohmann::json links = nlohmann::json::array();
-    for (const auto& l : r.busiest_links)
-      links.push_back({{"name", l.name},
-                       {"class", l.link_class},
-                       {"bytes", l.bytes},
-                       {"busy_fraction", l.busy_fraction}});
-    runs.push_back({{"strategy", r.strategy},
-                    {"placement", r.placement},
-                    {"total_s", r.total_s},
-                    {"phases", phases},
-                    {"comm_s", r.comm_s()},
-                    {"comm_fraction", r.comm_fraction()},
-                    {"speedup_vs_standard", num_or_null(r.speedup_vs_standard)},
-                    {"bytes_remote", r.bytes_remote},
-                    {"bytes_inter_node", r.bytes_inter_node},
-                    {"bytes_intra_node", r.bytes_intra_node},
-                    {"bytes_by_link_class", r.bytes_by_link_class},
-                    {"busiest_links", links},
-                    {"ct_standard", r.ct_standard},
-                    {"ct_occult", r.ct_occult},
-                    {"ct_node", r.ct_node},
-                    {"intra_ratio", r.intra_ratio},
-                    {"kept_choices", r.kept_choices},
-                    {"kept_gate_mass", r.kept_gate_mass},
-                    {"sim_wall_s", r.sim_wall_s},
-                    {"network_model", r.model_note}});
-  }
+  for (const auto& r : res.runs) runs.push_back(run_result_json(r));
   return {{"scenario", s.name},
           {"file", s.file},
           {"description", s.description},
@@ -124,8 +140,8 @@ void print_result(const ScenarioResult& res, std::FILE* out, bool verbose) {
         out, "%-16s %-12s %10.3f %9.3f %9.3f %9.3f %9.3f %5.0f%% %8s %10.1f %10.1f %6.2f %6.2f %6.3f\n",
         r.strategy.c_str(),
         r.placement.size() > 12 ? r.placement.substr(r.placement.size() - 12).c_str() : r.placement.c_str(),
-        r.total_s * 1e3, phase_max(r, "dispatch") * 1e3, phase_max(r, "expert") * 1e3,
-        phase_max(r, "combine") * 1e3, r.backward_s() * 1e3, 100 * r.comm_fraction(), speed, r.bytes_remote / 1e6,
+        r.total_s * 1e3, r.phase_max("dispatch") * 1e3, r.phase_max("expert") * 1e3,
+        r.phase_max("combine") * 1e3, r.backward_s * 1e3, 100 * r.comm_fraction, speed, r.bytes_remote / 1e6,
         r.bytes_inter_node / 1e6, r.ct_occult, r.ct_node, r.intra_ratio);
   }
   std::fprintf(
@@ -135,7 +151,7 @@ void print_result(const ScenarioResult& res, std::FILE* out, bool verbose) {
       "phases).\ncomm%%: dispatch+combine share of the summed phase times. speedup: standard's layer_ms / "
       "this\nlayer_ms, same placement. remote_MB / network_MB: MB one direction of dispatch moves between "
       "GPUs /\nacross nodes (combine moves the same). ct_occ, ct_node: replicas per token (devices, nodes); "
-      "intra:\nshare of co-chosen expert pairs on one GPU (DESIGN.md 2).\n");
+      "intra:\nshare of co-chosen expert pairs on one GPU (docs/design.md 2).\n");
   std::fprintf(out, "\nbytes per link class (MB per layer) and busiest links (first layer):\n");
   for (const auto& r : res.runs) {
     std::fprintf(out, "  %-16s %-12s", r.strategy.c_str(), r.placement.c_str());

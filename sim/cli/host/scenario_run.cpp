@@ -9,81 +9,46 @@
 #include "sim/cli/host/scenario_layer.hpp"
 #include "sim/core/calibration.hpp"
 #include "sim/core/error.hpp"
-#include "sim/core/phases.hpp"
 #include "sim/engine/fork_run.hpp"
 
 namespace occult::cli {
 namespace {
 
-bool is_comm(const std::string& phase) {
-  const PhaseInfo* p = phase_info(phase);
-  return p && p->cls == PhaseClass::Communication;
-}
-
-PhaseStats stats_from(const nlohmann::json& j) {
-  return {j.at("max_s").get<double>(), j.at("mean_s").get<double>(), j.at("min_s").get<double>(),
-          j.at("p50_s").get<double>(), j.at("p99_s").get<double>()};
-}
-
-// Mean over the simulated layers of one (strategy, placement).
-StrategyRun average(const std::vector<const nlohmann::json*>& layers) {
-  StrategyRun r;
-  const auto& first = *layers.front();
-  r.strategy = first.at("strategy").get<std::string>();
-  r.placement = first.at("placement").get<std::string>();
-  r.model_note = first.at("sim").at("model_note").get<std::string>();
-  for (const auto& l : first.at("sim").at("busiest_links"))
-    r.busiest_links.push_back({l.at("name").get<std::string>(), l.at("class").get<std::string>(),
-                               l.at("bytes").get<double>(), l.at("busy_fraction").get<double>()});
+// Mean over the simulated layers of one (strategy, placement); the simulator's wall time is summed, the
+// busiest links and network model are the first layer's.
+RunResult average(const std::vector<const RunResult*>& layers) {
+  const RunResult& first = *layers.front();
+  RunResult r;
+  r.strategy = first.strategy;
+  r.placement = first.placement;
+  r.model_note = first.model_note;
+  r.busiest_links = first.busiest_links;
   const double n = double(layers.size());
   r.kept_choices = r.kept_gate_mass = 0;
-  for (const nlohmann::json* lj : layers) {
-    const auto& j = *lj;
-    const auto& sim = j.at("sim");
-    r.total_s += sim.at("total_s").get<double>() / n;
-    r.sim_wall_s += sim.at("wall_s").get<double>();
-    for (const auto& [name, pj] : sim.at("phases").items()) {
-      const PhaseStats p = stats_from(pj);
+  for (const RunResult* l : layers) {
+    r.total_s += l->total_s / n;
+    r.wall_s += l->wall_s;
+    for (const auto& [name, p] : l->phases) {
       PhaseStats& a = r.phases[name];
       a.max_s += p.max_s / n, a.mean_s += p.mean_s / n, a.min_s += p.min_s / n;
       a.p50_s += p.p50_s / n, a.p99_s += p.p99_s / n;
     }
-    for (const auto& [cls, bytes] : sim.at("bytes_by_link_class").items())
-      r.bytes_by_link_class[cls] += bytes.get<double>() / n;
-    r.bytes_remote += j.at("bytes_remote").get<double>() / n;
-    r.bytes_inter_node += j.at("bytes_inter_node").get<double>() / n;
-    r.bytes_intra_node += j.at("bytes_intra_node").get<double>() / n;
-    r.ct_standard += j.at("ct_standard").get<double>() / n;
-    r.ct_occult += j.at("ct_occult").get<double>() / n;
-    r.ct_node += j.at("ct_node").get<double>() / n;
-    r.intra_ratio += j.at("intra_ratio").get<double>() / n;
-    r.kept_choices += j.at("kept_choices").get<double>() / n;
-    r.kept_gate_mass += j.at("kept_gate_mass").get<double>() / n;
+    for (const auto& [cls, bytes] : l->bytes_by_link_class) r.bytes_by_link_class[cls] += bytes / n;
+    r.bytes_remote += l->bytes_remote / n;
+    r.bytes_inter_node += l->bytes_inter_node / n;
+    r.bytes_intra_node += l->bytes_intra_node / n;
+    r.ct_standard += l->ct_standard / n;
+    r.ct_occult += l->ct_occult / n;
+    r.ct_node += l->ct_node / n;
+    r.intra_ratio += l->intra_ratio / n;
+    r.kept_choices += l->kept_choices / n;
+    r.kept_gate_mass += l->kept_gate_mass / n;
   }
+  r.set_phase_totals();
   return r;
 }
 
 }  // namespace
-
-double StrategyRun::comm_s() const {
-  double t = 0;
-  for (const auto& [name, p] : phases)
-    if (is_comm(name)) t += p.max_s;
-  return t;
-}
-
-double StrategyRun::backward_s() const {
-  double t = 0;
-  for (const auto& [name, p] : phases)
-    if (const PhaseInfo* i = phase_info(name); i && i->backward) t += p.max_s;
-  return t;
-}
-
-double StrategyRun::comm_fraction() const {
-  double all = 0;
-  for (const auto& [name, p] : phases) all += p.max_s;
-  return all > 0 ? comm_s() / all : 0;
-}
 
 ScenarioResult run_scenario(const Scenario& s, const RunOptions& opt) {
   ScenarioResult res;
@@ -122,19 +87,19 @@ ScenarioResult run_scenario(const Scenario& s, const RunOptions& opt) {
   }
 
   const int P = int(s.placements.size()), L = s.layers;
-  std::vector<nlohmann::json> per_job(std::size_t(P * L));
+  std::vector<LayerRuns> per_job(std::size_t(P * L));
   const auto t0 = std::chrono::steady_clock::now();
   int finished = 0;
   run_jobs(
       P * L, opt.jobs,
       [&](int i) {
-        return simulate_scenario_layer(s, cost, trace ? &*trace : nullptr, i % L,
-                                       s.placements[std::size_t(i / L)], timeline,
-                                       opt.progress && opt.jobs <= 1, opt.verbose && opt.jobs <= 1)
-            .dump();
+        const LayerRuns layer = simulate_scenario_layer(
+            s, cost, trace ? &*trace : nullptr, i % L, s.placements[std::size_t(i / L)], timeline,
+            opt.progress && opt.jobs <= 1, opt.verbose && opt.jobs <= 1);
+        return layer_runs_json(layer).dump();
       },
       [&](int i, const std::string& out) {
-        per_job[std::size_t(i)] = nlohmann::json::parse(out);
+        per_job[std::size_t(i)] = layer_runs_from_json(nlohmann::json::parse(out));
         ++finished;
         if (opt.progress) {
           const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -147,16 +112,16 @@ ScenarioResult run_scenario(const Scenario& s, const RunOptions& opt) {
   for (int p = 0; p < P; ++p) {
     const std::size_t first_run = res.runs.size();
     for (std::size_t k = 0; k < s.strategies.size(); ++k) {
-      std::vector<const nlohmann::json*> layers;
-      for (int l = 0; l < L; ++l) {
-        const auto& j = per_job[std::size_t(p * L + l)].at(k);
-        layers.push_back(&j);
-        for (const auto& n : j.at("notes")) notes.insert(n.get<std::string>());
-        for (const auto& n : j.at("details")) details.insert(n.get<std::string>());
-      }
+      std::vector<const RunResult*> layers;
+      for (int l = 0; l < L; ++l) layers.push_back(&per_job[std::size_t(p * L + l)].runs.at(k));
       res.runs.push_back(average(layers));
     }
-    const StrategyRun* standard = nullptr;
+    for (int l = 0; l < L; ++l) {
+      const LayerRuns& job = per_job[std::size_t(p * L + l)];
+      notes.insert(job.notes.begin(), job.notes.end());
+      details.insert(job.details.begin(), job.details.end());
+    }
+    const RunResult* standard = nullptr;
     for (std::size_t r = first_run; r < res.runs.size(); ++r)
       if (res.runs[r].strategy == "standard") standard = &res.runs[r];
     if (standard)
@@ -168,9 +133,8 @@ ScenarioResult run_scenario(const Scenario& s, const RunOptions& opt) {
   if (!opt.timeline_path.empty()) {
     // With a single run the user gets exactly the file they named.
     if (res.runs.size() == 1) {
-      const auto& j = per_job[0].at(0);
-      if (j.contains("timeline"))
-        std::filesystem::rename(j["timeline"].get<std::string>(), opt.timeline_path);
+      const std::string& written = per_job[0].timelines.at(0);
+      if (!written.empty()) std::filesystem::rename(written, opt.timeline_path);
     } else {
       res.notes.push_back("timelines of the first layer written to " + timeline +
                           "<strategy>.<placement>.json");

@@ -85,7 +85,7 @@ void compare(const NamedRecord& nr, const std::string& group, const ScenarioResu
   const bool fused = r.execution.counts == "fused";
   for (const auto& m : r.strategies) {
     const auto it = std::find_if(sim.runs.begin(), sim.runs.end(),
-                                 [&](const StrategyRun& s) { return s.strategy == m.strategy; });
+                                 [&](const RunResult& s) { return s.strategy == m.strategy; });
     if (it == sim.runs.end()) {
       out.not_modelled.push_back({nr.name, "strategy " + m.strategy + " was not simulated"});
       continue;

@@ -1,9 +1,9 @@
-#include "sim/cli/host/report_csv.hpp"
+#include "sim/core/results_csv.hpp"
 
 #include "sim/core/error.hpp"
 #include "sim/core/input_file.hpp"
 
-namespace occult::report {
+namespace occult {
 namespace {
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
@@ -180,4 +180,4 @@ CsvTable read_csv_file(const std::string& path) {
   return parse_csv(in.read_all("results file", 24), in.name());
 }
 
-}  // namespace occult::report
+}  // namespace occult
