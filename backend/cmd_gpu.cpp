@@ -179,7 +179,7 @@ void add_calibrate(CLI::App& app) {
       "  efficiency against it is what carries over to machines that were never calibrated.\n"
       "Provenance (GPU and its UUID, count, driver, CUDA, NCCL, date, command, host, commit) per section.\n"
       "Examples: occult calibrate -o h100.json                       (one GPU: compute and kernels)\n"
-      "          occult calibrate --nominal nvlink=450,pcie=64,network=2.3 --p2p -o h200x2.json\n"
+      "          occult calibrate --nominal nvlink=450,pcie=64,network=2.3 --p2p -o box.json\n"
       "          occult calibrate --compute-only --links-from calibration/h200.json -o mine.json");
   cmd->add_option("-o,--output", *out, "Profile to write (JSON)");
   cmd->add_option("--paths", o->paths,

@@ -3,7 +3,7 @@
 
     ./build/occult simulate scenarios/pcie-node.toml --json | python3 scripts/docs/regime_table.py
 
-Columns: the slowest GPU's time per phase (backward = the three backward phases summed), the comm
+Columns: the slowest GPU's time per phase (backward = the five backward phases summed), the comm
 share, speedup against standard with the same placement, remote MB one direction, ct_occult. With
 --nodes the table gets the nodes (GPUs) column and the inter-node MB and ct_node columns (a sweep's
 CSV has them too; this is for single `simulate` runs).
@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 
-BWD = ("combine_bwd", "expert_bwd", "dispatch_bwd")
+BWD = ("grad_pack", "grad_dispatch", "expert_backward", "grad_combine", "grad_unpack")
 
 
 def ms(x):

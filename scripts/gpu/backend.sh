@@ -2,7 +2,7 @@
 # GPU backend job, run ON the GPU machine from the repository root (2 H200 with NVLink):
 # build, GPU tests (+ compute-sanitizer), dispatch/combine and whole-layer benchmarks on the three
 # NCCL paths, the PyTorch baseline in the same job, and `occult calibrate`. Everything lands in
-# $OUT: summary.md (the side-by-side tables), h200x2.json (the profile), backend-results.tgz (all
+# $OUT: summary.md (the side-by-side tables), profile.json (the profile), backend-results.tgz (all
 # JSON and logs). Needs .deps (scripts/gpu/fetch-deps.sh) and .gpu/torch_baseline.py carried along.
 #   [PATHS="nvlink pcie network"] bash scripts/gpu/backend.sh [STEP...]
 # PATHS limits the a2a and layer runs to some NCCL paths (default: all three).
@@ -139,10 +139,12 @@ if want bench; then
 fi
 if want calibrate; then
   log "calibrate"
-  timeout 400 $O calibrate -o "$R/h200x2.json" 2>"$R/calibrate.err"
+  # The validation matrix script knows the nominal figures of the 2-GPU paths (topologies/h200x2-*).
+  OUT=$R/cal OCCULT=$O bash reports/validation/run-matrix.sh calibrate
   echo "calibrate rc=$?" | tee -a "$R/steps.log"
-  tail -3 "$R/calibrate.err"
-  cp "$R/h200x2.json" "$OUT/" 2>/dev/null
+  tail -3 "$R/cal/calibrate.log"
+  cp "$R/cal/profile.json" "$R/profile.json" 2>/dev/null
+  cp "$R/profile.json" "$OUT/" 2>/dev/null
 fi
 if want sanitizer && [ $tests_built = 1 ]; then
   log "compute-sanitizer (memcheck): NCCL layer tests (threads), then the p2p layer under mpirun"

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Side-by-side tables from one backend.sh run: python3 backend_table.py DIR [--runs-json FILE] > summary.md.
 
-DIR holds the gpu-run JSON documents (a2a-*.json, layer-*.json), torch/ (torch_baseline.py output)
-and h200x2.json (occult calibrate). Every number printed comes from those files."""
+DIR holds the gpu-run JSON documents (a2a-*.json, layer-*.json; run records, docs/formats/gpu-run.md),
+torch/ (torch_baseline.py output) and profile.json (occult calibrate). Every number printed comes from
+those files."""
 import glob, json, os, sys
 
 d = sys.argv[1]
@@ -18,11 +19,25 @@ def load(p):
         return None
 
 
+def flat(j):
+    """A run record's fields under the names the tables read (record version 2 nests them)."""
+    if j and j.get("version") == 2:
+        w, x = j["workload"], j["execution"]
+        j = dict(j, path=x["path"], bootstrap=x["bootstrap"], transport=x["transport"], p2p=x.get("p2p", {}),
+                 nccl_mode=x["nccl_mode"], counts=x["counts"], tokens_per_gpu=w["tokens_per_device"])
+    return j
+
+
 def strat(j, name):
     for s in j.get("strategies", []):
         if s["strategy"] == name:
             return s
     return None
+
+
+def wire(x, key):
+    """Remote bytes of the dispatch (a one-GPU run sends none: no entry)."""
+    return x.get("wire_bytes", {}).get("dispatch", {}).get(key, 0)
 
 
 def f1(x):
@@ -48,6 +63,8 @@ def variant(j):
 
 runs = {os.path.basename(p)[:-5]: load(p) for p in sorted(glob.glob(os.path.join(d, "*.json")))}
 runs = {k: v for k, v in runs.items() if v and "strategies" in v}
+records = runs
+runs = {k: flat(v) for k, v in runs.items()}
 if runs_json:  # every run's document, plus the PyTorch baseline, in one file for results/gpu/
     extra = {}
     for f in ("env", "gemm", "a2a"):
@@ -55,7 +72,8 @@ if runs_json:  # every run's document, plus the PyTorch baseline, in one file fo
         if os.path.exists(p):
             extra[f] = load(p)
     with open(runs_json, "w") as f:
-        json.dump({"gpu_run": runs, "torch_baseline": extra}, f, indent=1, sort_keys=True)
+        json.dump({"format": "occult-gpu-runs", "runs": records, "torch_baseline": extra}, f, indent=1,
+                  sort_keys=True)
 any_run = next(iter(runs.values()), None)
 if any_run:
     p = any_run["provenance"]
@@ -74,8 +92,8 @@ for name, j in sorted(runs.items(), key=lambda kv: (kv[1]["path"], kv[1]["tokens
     s, o, pl = strat(j, "standard"), strat(j, "occult"), j.get("plain_nccl")
     if not (s and o):
         continue
-    sb = s["wire_bytes"]["dispatch"]["rows"] + s["wire_bytes"]["dispatch"]["meta"]
-    ob = o["wire_bytes"]["dispatch"]["rows"] + o["wire_bytes"]["dispatch"]["meta"]
+    sb = wire(s, "rows") + wire(s, "meta")
+    ob = wire(o, "rows") + wire(o, "meta")
     sd, od = s["phases_us"]["dispatch"], o["phases_us"]["dispatch"]
     sc, oc = s["phases_us"]["combine"], o["phases_us"]["combine"]
     label = variant(j)
@@ -101,7 +119,7 @@ for name, j in sorted(runs.items(), key=lambda kv: (kv[1]["path"], kv[1]["tokens
     print(f"| {label} | {j['tokens_per_gpu']} | {f1(s['forward_us'])} | {f1(o['forward_us'])} | {f2(s['forward_us'] / o['forward_us'])} | "
           f"{f1(s.get('backward_us'))} | {f1(o.get('backward_us'))} | {f1(st)} | {f1(ot)} | {f2(st / ot)} | "
           f"{f1(sm)} | {f1(om)} | {f2(sm / om)} | "
-          f"{mb(s['wire_bytes']['dispatch']['rows'])} | {mb(o['wire_bytes']['dispatch']['rows'])} | {err:.1e} {'PASS' if j['pass'] else 'FAIL'} |")
+          f"{mb(wire(s, 'rows'))} | {mb(wire(o, 'rows'))} | {err:.1e} {'PASS' if j['pass'] else 'FAIL'} |")
 
 print("\n## Per-phase times (us, standard / occult)\n")
 print("counts is the separate count exchange (0 where the counts travel with the dispatch).\n")
@@ -130,17 +148,17 @@ if gemm:
           f"{max(g['tflops'] for g in gemm['gemm']):.0f} TFLOP/s; grouped "
           + ", ".join(f"{g['tflops']:.0f}" for g in gemm['grouped'] if 'tflops' in g) + " TFLOP/s.")
 
-prof = load(os.path.join(d, "h200x2.json")) if os.path.exists(os.path.join(d, "h200x2.json")) else None
+prof = load(os.path.join(d, "profile.json")) if os.path.exists(os.path.join(d, "profile.json")) else None
 if prof:
-    print("\n## Calibration profile (occult calibrate, calibration/h200x2.json)\n")
-    print("| link class | latency us | bandwidth GB/s | samples |")
-    print("|---|---|---|---|")
+    print("\n## Calibration profile (occult calibrate, profile.json; docs/calibration.md)\n")
+    print("| link class | transport | NCCL mode | floor us | at the largest size GB/s | nominal GB/s | per further message us |")
+    print("|---|---|---|---|---|---|---|")
     for l in prof["links"]:
-        print(f"| {l['class']} | {l['latency_s'] * 1e6:.1f} | {l['bandwidth_Bps'] / 1e9:.1f} | {len(l['samples'])} |")
-    g = prof["gemm"]
-    print(f"\nGEMM: dense cuBLAS ceiling {g['peak_tflops']:.0f} TFLOP/s; sparse expert FFN "
-          + ", ".join(f"h{s['hidden']}/f{s['ffn']}/L{s['local_experts']}/r{s['rows_per_expert']}: "
-                      f"{6 * s['hidden'] * s['ffn'] * s['rows_per_expert'] * s['local_experts'] / s['seconds'] / 1e12:.0f}"
-                      for s in g["samples"]) + " TFLOP/s.")
-    k = prof["kernels"]
-    print("\nKernels: " + ", ".join(f"{n} {k[n]['launch_s'] * 1e6:.1f} us + {k[n]['bandwidth_Bps'] / 1e9:.0f} GB/s" for n in ("layout", "pack", "unpack")))
+        big = l["samples"][-1]
+        floor = min(x["seconds"] for x in l["samples"])
+        msg = f"{l['message_s'] * 1e6:.1f}" if "message_s" in l else "-"
+        print(f"| {l['class']} | {l['transport']} | {l['nccl_mode']} | {floor * 1e6:.1f} | "
+              f"{big['bytes'] / (big['seconds'] - floor) / 1e9:.1f} | {l['nominal_GBps']:.1f} | {msg} |")
+    print(f"\nDense cuBLAS ceiling {prof['peak_tflops']:.0f} TFLOP/s; {len(prof['expert_forward']['samples'])} expert "
+          f"forward and {len(prof['expert_backward']['samples'])} backward samples; kernels: "
+          + ", ".join(sorted(prof["kernels"])) + ".")

@@ -1,8 +1,8 @@
 // occult analyze: the collaboration metrics of DESIGN.md 2 for a trace, a cluster shape and a placement.
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,6 +12,8 @@
 
 #include "sim/cli/commands.hpp"
 #include "sim/core/error.hpp"
+#include "sim/core/input_file.hpp"
+#include "sim/core/memory_budget.hpp"
 #include "sim/core/metrics.hpp"
 #include "sim/core/model.hpp"
 #include "sim/core/placement.hpp"
@@ -58,19 +60,40 @@ void choose_row_bytes(const AnalyzeArgs& a, Setup& s) {
   if (a.row_bytes) {
     if (*a.row_bytes < 1)
       throw InputError("", 0, "row-bytes", "must be >= 1, got " + std::to_string(*a.row_bytes));
+    // Byte counts are 64-bit: every row any plan can send times the row size must fit, or the sums wrap
+    // to nonsense (negative bytes). A token sends at most k copies per stage, and hierarchical has two.
+    std::int64_t copies = 0;
+    for (const auto& l : s.trace.layers) copies += 2 * l.tokens() * l.top_k;
+    const std::int64_t most = std::numeric_limits<std::int64_t>::max() / std::max<std::int64_t>(copies, 1);
+    if (*a.row_bytes > most)
+      throw InputError(
+          "", 0, "row-bytes",
+          std::to_string(*a.row_bytes) + " B x " + std::to_string(copies) +
+              " token copies (two stages of the trace's copies) overflows a 64-bit byte count; at most " +
+              std::to_string(most));
     s.row_bytes = *a.row_bytes;
     s.row_bytes_from = "--row-bytes";
   } else if (!a.model.empty()) {
-    from_model(a.model.ends_with(".toml") || std::filesystem::is_regular_file(a.model)
-                   ? load_model_file(a.model)
-                   : model_preset(a.model),
-               "--model");
+    from_model(
+        a.model.ends_with(".toml") || names_input(a.model) ? load_model_file(a.model) : model_preset(a.model),
+        "--model");
   } else if (is_preset(s.trace.model)) {
     from_model(model_preset(s.trace.model), "the trace's model");
   } else {
     s.row_bytes = 4096 * 2;
     s.row_bytes_from = "default hidden 4096 x 2 B (bf16); set --model or --row-bytes";
   }
+}
+
+// What the analysis allocates besides the trace (read_trace checked that): the dense D x D row matrices
+// of the three strategies' plans (four with hierarchical's two stages), their JSON with --matrices, and
+// the E x E expert similarities of similarity pruning.
+std::uint64_t analysis_memory(const AnalyzeArgs& a, const Setup& s) {
+  const auto D = std::uint64_t(s.shape.devices), E = std::uint64_t(s.trace.num_experts);
+  std::uint64_t need = sat_product(D, D, 4 * sizeof(std::int64_t));
+  if (a.matrices) need = sat_add(need, sat_product(D, D, s.trace.layers.size(), 4 * 48));
+  if (s.prune && s.prune->criterion == PruneCriterion::Similarity) need = sat_add(need, sat_product(E, E, 8));
+  return need;
 }
 
 Setup prepare(const AnalyzeArgs& a) {
@@ -103,20 +126,15 @@ Setup prepare(const AnalyzeArgs& a) {
     StrategySpec spec = parse_strategy(a.strategy);
     if (spec.pruned()) s.prune = spec;
   }
+  check_memory(analysis_memory(a, s), "analyzing " + std::to_string(s.shape.devices) + " devices", "", 0,
+               "devices");
   return s;
 }
 
 // ---- output for people ------------------------------------------------------------------------
 
-std::string human_bytes(std::int64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = double(b);
-  int u = 0;
-  while (v >= 1024 && u < 4) v /= 1024, ++u;
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", v, units[u]);
-  return buf;
-}
+// Byte counts are never negative: --row-bytes is bounded so that they cannot overflow.
+std::string human_bytes(std::int64_t b) { return format_bytes(std::uint64_t(b), 2); }
 
 std::string fmt(const char* f, double v) {
   char buf[32];
@@ -329,13 +347,17 @@ void add_analyze_command(CLI::App& app) {
       "  occult analyze --trace /tmp/t.bin --devices 16 --strategy pruned:2/similarity\n"
       "Exit code 2 on bad input (unreadable trace, D not dividing E, G not dividing D, a placement for\n"
       "another expert or layer count).");
-  c->add_option("--trace", a->trace, "trace file (occult's format: `occult trace import` or `trace gen`)")
+  c->add_option("--trace", a->trace,
+                "trace file (occult's format: `occult trace import` or `trace gen`); '-': standard input")
       ->required();
+  // Unset means "from the placement" or a default; an explicit 0 is an error, not that default.
   c->add_option("--devices", a->devices,
-                "D, devices (GPUs) in expert parallelism; must divide E. Taken from --placement when given");
+                "D, devices (GPUs) in expert parallelism; must divide E. Taken from --placement when given")
+      ->check(CLI::Range(1, 1 << 24));
   c->add_option(
-      "--gpus-per-node", a->gpus_per_node,
-      "G, devices per node; must divide D. Default: the placement's, else 8 when 8 divides D, else D");
+       "--gpus-per-node", a->gpus_per_node,
+       "G, devices per node; must divide D. Default: the placement's, else 8 when 8 divides D, else D")
+      ->check(CLI::Range(1, 1 << 24));
   c->add_option(
       "--placement", a->placement,
       "placement.json from `occult place` (default: contiguous, experts e*D/E.. on device e/(E/D))");

@@ -1,12 +1,14 @@
 // occult trace import | gen | stats
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "sim/cli/commands.hpp"
 #include "sim/core/error.hpp"
+#include "sim/core/input_file.hpp"
+#include "sim/core/memory_budget.hpp"
 #include "sim/core/model.hpp"
+#include "sim/core/output_file.hpp"
 #include "sim/core/trace.hpp"
 #include "sim/core/trace_gen.hpp"
 #include "sim/core/trace_import.hpp"
@@ -19,7 +21,7 @@ using nlohmann::json;
 
 // A preset name, or a TOML model file (a path ending in .toml or naming an existing file).
 ModelConfig resolve_model(const std::string& spec) {
-  if (spec.ends_with(".toml") || std::filesystem::is_regular_file(spec)) return load_model_file(spec);
+  if (spec.ends_with(".toml") || names_input(spec)) return load_model_file(spec);
   return model_preset(spec);
 }
 
@@ -39,6 +41,8 @@ struct ImportArgs {
 };
 
 void print_import_report(const ImportArgs& a, const Trace& t, const ImportReport& r) {
+  // With -o - the trace itself is on stdout: the report goes to stderr.
+  std::ostream& out = a.out == "-" ? std::cerr : std::cout;
   std::int64_t kept = 0;
   for (const auto& l : t.layers) kept += l.tokens();
   if (a.json) {
@@ -65,30 +69,29 @@ void print_import_report(const ImportArgs& a, const Trace& t, const ImportReport
                 {"first_bad_record", r.first_bad},
                 {"degenerate_dropped", r.degenerate_dropped},
                 {"degenerate_runs", drops}};
-    std::cout << doc.dump(2) << "\n";
+    out << doc.dump(2) << "\n";
     return;
   }
-  std::cout << "wrote " << a.out << ": E=" << t.num_experts
-            << (r.experts_inferred ? " (inferred: largest id + 1)" : "") << ", k=" << t.top_k << ", "
-            << t.layers.size() << " layer(s), " << kept << " records kept\n";
-  std::cout << "  records read: " << r.records << ", typed non-route lines skipped: " << r.typed_skipped
-            << "\n";
+  out << "wrote " << a.out << ": E=" << t.num_experts
+      << (r.experts_inferred ? " (inferred: largest id + 1)" : "") << ", k=" << t.top_k << ", "
+      << t.layers.size() << " layer(s), " << kept << " records kept\n";
+  out << "  records read: " << r.records << ", typed non-route lines skipped: " << r.typed_skipped << "\n";
   if (r.bad_records > 0)
-    std::cout << "  bad records skipped (--skip-bad): " << r.bad_records << "; first: " << r.first_bad
+    out << "  bad records skipped (--skip-bad): " << r.bad_records << "; first: " << r.first_bad
               << "\n";
-  std::cout << "  degenerate (dummy) blocks: " << r.drops.size()
+  out << "  degenerate (dummy) blocks: " << r.drops.size()
             << ", records dropped: " << r.degenerate_dropped
             << (a.opts.keep_degenerate && !r.drops.empty() ? " (kept: --keep-degenerate)" : "") << "\n";
   for (const auto& d : r.drops) {
-    std::cout << "    " << d.file << " layer " << d.layer << ": records " << d.first_record << ".."
+    out << "    " << d.file << " layer " << d.layer << ": records " << d.first_record << ".."
               << d.first_record + d.records - 1 << " (from line " << d.line << "), " << d.records
               << " records";
-    if (d.passes_known) std::cout << " in " << d.passes << " forward pass(es)";
-    std::cout << ", expert set [";
-    for (std::size_t i = 0; i < d.experts.size(); ++i) std::cout << (i ? "," : "") << d.experts[i];
-    std::cout << "]\n";
+    if (d.passes_known) out << " in " << d.passes << " forward pass(es)";
+    out << ", expert set [";
+    for (std::size_t i = 0; i < d.experts.size(); ++i) out << (i ? "," : "") << d.experts[i];
+    out << "]\n";
   }
-  for (const auto& l : t.layers) std::cout << "  layer " << l.layer << ": " << l.tokens() << " tokens\n";
+  for (const auto& l : t.layers) out << "  layer " << l.layer << ": " << l.tokens() << " tokens\n";
 }
 
 void add_import(CLI::App& trace) {
@@ -105,12 +108,18 @@ void add_import(CLI::App& trace) {
       "expert set, at least --degenerate-min records (passes: a \"pass\" field or a restarting\n"
       "\"token_idx\"; without either, runs of identical expert sets).\n"
       "Example: occult trace import logs/moe_layer*.jsonl --model qwen1.5-moe-a2.7b -o q.trace");
-  c->add_option("inputs", a->inputs, "routing logs; several layers per file or one file per layer")
+  c->add_option("inputs", a->inputs,
+                "routing logs; several layers per file or one file per layer; '-' is standard input, and\n"
+                "pipes (<(zcat log.jsonl.gz)) work")
       ->required();
-  c->add_option("-o,--output", a->out, "output trace file (binary, docs/formats/trace.md)")->required();
+  c->add_option("-o,--output", a->out, "output trace file (binary, docs/formats/trace.md); '-': stdout")
+      ->required();
+  // Unset means "infer"; an explicit 0 is an error, not a silent "infer".
   c->add_option("--experts", a->opts.experts,
-                "E, routed experts; ids >= E are errors (default: largest id + 1)");
-  c->add_option("--top-k", a->opts.top_k, "k, ids per record (default: from the first record)");
+                "E, routed experts; ids >= E are errors (default: largest id + 1)")
+      ->check(CLI::Range(1, 1 << 20));
+  c->add_option("--top-k", a->opts.top_k, "k, ids per record (default: from the first record)")
+      ->check(CLI::Range(1, 1024));
   c->add_option("--model", a->model, "preset (" + preset_list() + ") or a model .toml; sets E and k");
   c->add_flag("--skip-bad", a->opts.skip_bad,
               "count and skip malformed records instead of stopping at the first");
@@ -137,6 +146,9 @@ void add_import(CLI::App& trace) {
     a->opts.format = a->format == "jsonl" ? LogFormat::Jsonl
                      : a->format == "npy" ? LogFormat::Npy
                                           : LogFormat::Auto;
+    std::vector<std::string> inputs = a->inputs;
+    inputs.insert(inputs.end(), a->opts.weight_files.begin(), a->opts.weight_files.end());
+    refuse_overwriting_input(a->out, inputs, "output");
     ImportReport report;
     Trace t = import_trace(a->inputs, a->opts, &report);
     write_trace(t, a->out);
@@ -162,7 +174,7 @@ void add_gen(CLI::App& trace) {
       "Mixtral-8x7B --skew 0.35 --affinity 0.3 --groups 3.\n"
       "Example: occult trace gen --model deepseek-v3 --tokens 65536 --layers 4 "
       "--skew 0.2 --affinity 0.5 --groups 24 -o dsv3.trace");
-  c->add_option("-o,--output", *out, "output trace file")->required();
+  c->add_option("-o,--output", *out, "output trace file; '-': stdout")->required();
   auto* e = c->add_option("--experts", p->experts, "E, routed experts per layer")->default_val(64);
   auto* k = c->add_option("--top-k", p->top_k, "k, experts per token")->default_val(8);
   c->add_option("--model", *model, "preset (" + preset_list() + ") or a model .toml; sets E and k")
@@ -187,6 +199,11 @@ void add_gen(CLI::App& trace) {
       p->model = m.name;
     }
     validate_gen_params(*p);
+    // Every layer is held until the file is written: ids and weights, 8 bytes per (token, expert).
+    check_memory(sat_product(std::uint64_t(p->tokens), std::uint64_t(p->top_k), std::uint64_t(p->layers), 8),
+                 "generating " + std::to_string(p->tokens) + " tokens x " + std::to_string(p->layers) +
+                     " layers x top-" + std::to_string(p->top_k),
+                 "", 0, "tokens");
     Trace t;
     t.num_experts = p->experts;
     t.top_k = p->top_k;
@@ -198,7 +215,7 @@ void add_gen(CLI::App& trace) {
     }
     if (p->layers > 1) std::cerr << "\n";
     write_trace(t, *out);
-    std::cout << "wrote " << *out << ": " << t.source << "\n";
+    (*out == "-" ? std::cerr : std::cout) << "wrote " << *out << ": " << t.source << "\n";
   });
 }
 
@@ -287,7 +304,8 @@ void add_stats(CLI::App& trace) {
       "co-activations in the top 10% of expert pairs; mean lift of co-chosen pairs over\n"
       "independent choice, 1 = no structure; most co-activated pairs).\n"
       "Example: occult trace stats q.trace --json");
-  c->add_option("trace", *in, "trace file written by `occult trace import` or `occult trace gen`")
+  c->add_option("trace", *in,
+                "trace file written by `occult trace import` or `occult trace gen` ('-': stdin)")
       ->required();
   c->add_flag("--json", *as_json, "one JSON document on stdout (per-layer loads and top pairs included)");
   c->add_option("--top-pairs", *top, "how many most co-activated pairs to list per layer")

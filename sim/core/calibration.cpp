@@ -172,7 +172,8 @@ CalibrationProfile calibration_from_json(const nlohmann::json& j, const std::str
       j.at("version").get<long long>() != kCalibrationVersion)
     r.fail("version", "unsupported profile version (this occult reads version " +
                           std::to_string(kCalibrationVersion) +
-                          "); measure a new one with `occult calibrate` (docs/calibration.md)");
+                          "); measure a new one with `occult calibrate`, or convert a version 1 file with "
+                          "results/gpu/migrate_profile.py (docs/calibration.md)");
   CalibrationProfile p;
   p.provenance = read_provenance(r, r.object(j, "provenance", ""), "provenance.");
   p.peak_tflops = r.has(j, "peak_tflops") ? r.number(j, "peak_tflops", "", false) : 0.0;

@@ -58,6 +58,7 @@ struct SimOptions {
   FlowModel flow_model = FlowModel::Auto;
   std::string timeline_path;  // when set, write a Chrome/Perfetto trace of the activities
   bool progress = false;      // progress to stderr on long runs
+  bool verbose = false;       // also what the engine builds (activities, links) on stderr
   // Grouped model: which senders may share a group flow. 0: only senders with the same estimated ready
   // time (the accurate default, docs/simulator.md "Flow models"); k > 0: senders whose estimates lie
   // within 1/k of the step's busiest-link drain time (fewer flows, less accurate with staggered senders).

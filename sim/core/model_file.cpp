@@ -23,7 +23,7 @@ long line_of(const toml::node& n) { return long(n.source().begin.line); }
 }  // namespace
 
 ModelConfig load_model_file(const std::string& path) {
-  const toml::table doc = parse_toml_file(path, "cannot open model file");
+  const toml::table doc = parse_toml_file(path, "model file");
   ModelConfig m;
   std::map<std::string, long> lines;
   if (const auto* preset = doc.get("preset")) {

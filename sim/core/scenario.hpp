@@ -72,6 +72,24 @@ struct SweepPoint {
   std::shared_ptr<const ScenarioDoc> doc;                   // the base document with these values set
 };
 
+// The points of a sweep: the cartesian product of the axes in file order (the last axis varies
+// fastest); one point with no values when there is no sweep. Points are built one at a time, on
+// demand: a sweep of millions of points costs one document at a time, and `simulate`, which runs the
+// first point, never builds the others.
+class SweepPoints {
+ public:
+  static constexpr std::size_t kMaxPoints = 2147483647;  // points are numbered with an int
+  std::size_t size() const { return size_; }
+  SweepPoint operator[](std::size_t i) const;
+  const std::vector<SweepAxis>& axes() const { return axes_; }
+
+ private:
+  friend class ScenarioDoc;
+  std::vector<SweepAxis> axes_;
+  std::shared_ptr<const ScenarioDoc> base_;  // the document without its sweep table
+  std::size_t size_ = 1;
+};
+
 class ScenarioDoc {
  public:
   static ScenarioDoc load(const std::string& path);
@@ -92,14 +110,14 @@ class ScenarioDoc {
 
   const std::string& file() const;
   std::vector<SweepAxis> sweep_axes() const;
-  // The cartesian product of the axes in file order (the last axis varies fastest); one point with no
-  // values when there is no sweep.
-  std::vector<SweepPoint> expand() const;
+  // InputError when the axes make more than SweepPoints::kMaxPoints points.
+  SweepPoints sweep_points() const;
   Scenario resolve() const;
 
   struct Impl;  // internal (scenario_impl.hpp); public only so the resolver can read it
 
  private:
+  friend class SweepPoints;
   explicit ScenarioDoc(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

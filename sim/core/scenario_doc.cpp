@@ -1,13 +1,13 @@
 // ScenarioDoc: the TOML document, its schema check, `--set` overrides and sweep expansion.
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <sstream>
 
 #include <toml++/toml.h>
 
 #include "sim/core/error.hpp"
+#include "sim/core/input_file.hpp"
 #include "sim/core/scenario.hpp"
 #include "sim/core/scenario_impl.hpp"
 #include "sim/core/toml_text.hpp"
@@ -69,6 +69,18 @@ std::string literal(const toml::node& n) {
   return os.str();
 }
 
+// Each value of a sweep axis once: a repeated value would run the same point twice and write two rows
+// with one run_id, which `occult report` rejects.
+void check_distinct(const toml::array& values, const std::string& file, long line, const std::string& key) {
+  std::vector<std::string> seen;
+  for (const auto& v : values) {
+    std::string lit = literal(v);
+    if (std::find(seen.begin(), seen.end(), lit) != seen.end())
+      throw InputError(file, line, key, "the value " + lit + " appears twice in this sweep axis");
+    seen.push_back(std::move(lit));
+  }
+}
+
 void put(toml::table& root, const std::string& key, const toml::node& value) {
   toml::table* t = &root;
   std::size_t start = 0;
@@ -124,6 +136,7 @@ void ScenarioDoc::Impl::check_schema() const {
       if (!node->is_array() || node->as_array()->empty())
         throw InputError(file, line, key, "a sweep axis is a non-empty list of values");
       for (const auto& v : *node->as_array()) check_type(*k, v, file, line);
+      check_distinct(*node->as_array(), file, line, key);
       continue;
     }
     const ScenarioKey* k = find_key(key);
@@ -154,11 +167,12 @@ ScenarioDoc ScenarioDoc::parse(const std::string& text, const std::string& path)
 }
 
 ScenarioDoc ScenarioDoc::load(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(path, 0, "", "cannot open scenario file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse(ss.str(), path);
+  InputFile in(path);
+  ScenarioDoc doc = parse(in.read_all("scenario file", 32), in.name());
+  // A scenario read from a pipe or standard input has no folder of its own: its relative paths are
+  // relative to the current directory (not /dev/fd).
+  if (!in.regular()) doc.impl_->dir.clear();
+  return doc;
 }
 
 void ScenarioDoc::set(const std::string& assignment) {
@@ -190,6 +204,7 @@ void ScenarioDoc::set(const std::string& key, const std::string& value, const st
       throw InputError(origin, 0, key,
                        "a sweep axis is a non-empty list, e.g. --set sweep.cluster.nodes=[1,2,4]");
     for (const auto& e : *v->as_array()) check_type(*k, e, origin, 0);
+    check_distinct(*v->as_array(), origin, 0, key);
   } else {
     check_type(*k, *v, origin, 0);
   }
@@ -225,34 +240,41 @@ std::vector<SweepAxis> ScenarioDoc::sweep_axes() const {
   return axes;
 }
 
-std::vector<SweepPoint> ScenarioDoc::expand() const {
-  const auto axes = sweep_axes();
-  ScenarioDoc base(*this);
-  base.impl_->root.erase("sweep");
-  std::vector<SweepPoint> points;
-  std::vector<std::size_t> idx(axes.size(), 0);
-  while (true) {
-    auto doc = std::make_shared<ScenarioDoc>(base);
-    SweepPoint p;
-    for (std::size_t a = 0; a < axes.size(); ++a) {
-      const std::string& lit = axes[a].values[idx[a]];
-      toml::table parsed = parse_toml("v = " + lit, impl_->file);
-      put(doc->impl_->root, axes[a].key, *parsed.get("v"));
-      doc->impl_->origins[axes[a].key] = {impl_->file_of("sweep." + axes[a].key), axes[a].line};
-      p.values.emplace_back(axes[a].key, lit);
-    }
-    p.doc = std::move(doc);
-    points.push_back(std::move(p));
-    // Odometer: the last axis varies fastest.
-    std::size_t a = axes.size();
-    while (a > 0) {
-      --a;
-      if (++idx[a] < axes[a].values.size()) break;
-      idx[a] = 0;
-      if (a == 0) return points;
-    }
-    if (axes.empty()) return points;
+SweepPoints ScenarioDoc::sweep_points() const {
+  SweepPoints points;
+  points.axes_ = sweep_axes();
+  for (const auto& a : points.axes_) {
+    if (a.values.size() > SweepPoints::kMaxPoints / points.size_)
+      throw InputError(impl_->file_of("sweep." + a.key), a.line, "sweep",
+                       "the sweep axes make more than " + std::to_string(SweepPoints::kMaxPoints) +
+                           " points (the product of their lengths); split the sweep");
+    points.size_ *= a.values.size();
   }
+  auto base = std::make_shared<ScenarioDoc>(*this);
+  base->impl_->root.erase("sweep");
+  points.base_ = std::move(base);
+  return points;
+}
+
+SweepPoint SweepPoints::operator[](std::size_t i) const {
+  if (i >= size_)
+    throw std::out_of_range("sweep point " + std::to_string(i) + " of " + std::to_string(size_));
+  const ScenarioDoc::Impl& base = *base_->impl_;
+  auto doc = std::make_shared<ScenarioDoc>(*base_);
+  SweepPoint p;
+  p.values.resize(axes_.size());
+  // Mixed radix, the last axis the fastest digit.
+  for (std::size_t a = axes_.size(); a-- > 0;) {
+    const SweepAxis& axis = axes_[a];
+    const std::string& lit = axis.values[i % axis.values.size()];
+    i /= axis.values.size();
+    toml::table parsed = parse_toml("v = " + lit, base.file);
+    put(doc->impl_->root, axis.key, *parsed.get("v"));
+    doc->impl_->origins[axis.key] = {base.file_of("sweep." + axis.key), axis.line};
+    p.values[a] = {axis.key, lit};
+  }
+  p.doc = std::move(doc);
+  return p;
 }
 
 }  // namespace occult

@@ -1,6 +1,7 @@
 // ScenarioDoc::resolve: from the TOML document to a typed, validated Scenario. Errors that other
 // modules raise without a position (an unknown preset, a bad strategy) are re-raised at the line of
 // the key that caused them.
+#include <cstdio>
 #include <filesystem>
 #include <functional>
 
@@ -8,8 +9,10 @@
 
 #include "sim/core/error.hpp"
 #include "sim/core/group_placement.hpp"
+#include "sim/core/memory_budget.hpp"
 #include "sim/core/scenario.hpp"
 #include "sim/core/scenario_impl.hpp"
+#include "sim/core/scenario_memory.hpp"
 
 namespace occult {
 namespace {
@@ -50,7 +53,14 @@ class Resolver {
   double number(const std::string& key, double def, double lo, double hi) {
     auto v = d_.root.at_path(key).value<double>();
     const double x = v ? *v : def;
-    if (!(x >= lo && x <= hi)) fail(key, "must be in [" + num(lo) + ", " + num(hi) + "]");
+    if (!(x >= lo && x <= hi)) fail(key, "must be in [" + num(lo) + ", " + num(hi) + "], got " + num(x));
+    return record(key, x);
+  }
+  // A number that must be > 0 (a bandwidth, a rate): "in [1e-09, ...]" would read as "0 is fine".
+  double positive(const std::string& key, double def, double hi) {
+    auto v = d_.root.at_path(key).value<double>();
+    const double x = v ? *v : def;
+    if (!(x > 0 && x <= hi)) fail(key, "must be > 0 and <= " + num(hi) + ", got " + num(x));
     return record(key, x);
   }
   bool boolean(const std::string& key, bool def) {
@@ -72,8 +82,20 @@ class Resolver {
     std::filesystem::path fp(p);
     if (fp.is_relative() && !base_dir(key).empty()) fp = std::filesystem::path(base_dir(key)) / fp;
     p = fp.lexically_normal().string();
-    if (must_exist && !std::filesystem::is_regular_file(p)) fail(key, "file not found: " + p);
+    if (must_exist) check_regular_file(key, p);
     return p;
+  }
+
+  // Files a scenario names are read more than once (by every sweep point, every forked job), so they
+  // must be regular files: a pipe could be read only once.
+  void check_regular_file(const std::string& key, const std::string& p) const {
+    std::error_code ec;
+    const auto st = std::filesystem::status(p, ec);
+    if (!std::filesystem::exists(st)) fail(key, "file not found: " + p);
+    if (std::filesystem::is_directory(st)) fail(key, p + " is a directory, not a file");
+    if (!std::filesystem::is_regular_file(st))
+      fail(key, p + " is not a regular file (a pipe or a device): files a scenario names are read more "
+                    "than once; save it to a file");
   }
 
   // Folder that relative paths of `key` are relative to: the scenario's, or the current one for --set.
@@ -91,11 +113,11 @@ class Resolver {
     resolved[key] = value;
     return value;
   }
+  // Shortest form that reads back as the same bound: 1e-06, 0.1, 1000000000.
   static std::string num(double x) {
-    std::string s = std::to_string(x);
-    s.erase(s.find_last_not_of('0') + 1);
-    if (!s.empty() && s.back() == '.') s.pop_back();
-    return s;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.10g", x);
+    return buf;
   }
   const ScenarioDoc::Impl& d_;
 };
@@ -129,11 +151,24 @@ void resolve_model(Resolver& r, Scenario& s) {
   m.shared_ffn = int(r.integer("model.shared_ffn", m.shared_ffn, 0, 1 << 22));
   m.layers = int(r.integer("model.layers", m.layers, 1, 1 << 16));
   m.elem_bytes = int(r.integer("model.elem_bytes", m.elem_bytes, 1, 4));
-  r.at(preset.empty() ? "model.experts" : "model.preset", [&] {
+  // Blame the key that holds the bad value: one set in the scenario or by --set, else the preset or
+  // file the value came from.
+  const std::string source = !preset.empty() ? "model.preset" : !file.empty() ? "model.file" : "";
+  auto blame = [&](const std::vector<std::string>& keys) {
+    for (const auto& k : keys)
+      if (r.has(k)) return k;
+    return source.empty() ? keys.front() : source;
+  };
+  if (m.top_k > m.experts)
+    r.fail(
+        blame({"model.top_k", "model.experts"}),
+        "top_k = " + std::to_string(m.top_k) + " exceeds the model's experts = " + std::to_string(m.experts));
+  try {
     validate_model(m, "");
-    return 0;
-  });
-  if (m.top_k > m.experts) r.fail("model.top_k", "must not exceed model.experts");
+  } catch (const InputError& e) {
+    const std::string key = blame({"model." + e.field()});
+    r.fail(key, (key == "model." + e.field() ? "" : "the model's " + e.field() + " ") + e.message());
+  }
   s.model = m;
 }
 
@@ -156,7 +191,7 @@ void resolve_cluster(Resolver& r, Scenario& s) {
   if (r.has("cluster.gpus_per_node"))
     t.gpus_per_node = int(r.integer("cluster.gpus_per_node", t.gpus_per_node, 1, 1 << 12));
   auto gbps = [&](const char* key, LinkParams& l) {
-    if (r.has(key)) l.bandwidth_Bps = r.number(key, 0, 1e-9, 1e9) * 1e9;
+    if (r.has(key)) l.bandwidth_Bps = r.positive(key, 0, 1e9) * 1e9;
   };
   gbps("cluster.nic_GBps", t.nic);
   gbps("cluster.nvlink_GBps", t.nvlink);
@@ -220,8 +255,13 @@ void resolve_cluster(Resolver& r, Scenario& s) {
 }
 
 void resolve_compare(Resolver& r, Scenario& s) {
-  for (const auto& name : r.list("compare.strategies", {"standard", "occult"}))
+  for (const auto& name : r.list("compare.strategies", {"standard", "occult"})) {
     s.strategies.push_back(r.at("compare.strategies", [&] { return parse_strategy(name); }));
+    // Two spellings of one strategy would be the same run twice: two rows with one run_id.
+    for (std::size_t i = 0; i + 1 < s.strategies.size(); ++i)
+      if (s.strategies[i].name() == s.strategies.back().name())
+        r.fail("compare.strategies", "'" + name + "' is " + s.strategies[i].name() + ", listed twice");
+  }
   auto placements = r.list("compare.placements", {"contiguous"});
   for (std::size_t i = 0; i < placements.size(); ++i) {
     const std::string& p = placements[i];
@@ -230,8 +270,7 @@ void resolve_compare(Resolver& r, Scenario& s) {
       std::filesystem::path fp(p);
       const std::string dir = r.base_dir("compare.placements");
       if (fp.is_relative() && !dir.empty()) fp = std::filesystem::path(dir) / fp;
-      if (!std::filesystem::is_regular_file(fp))
-        r.fail("compare.placements", "placement file not found: " + fp.string());
+      r.check_regular_file("compare.placements", fp.string());
       s.placements.push_back(fp.lexically_normal().string());
       continue;
     }
@@ -244,6 +283,10 @@ void resolve_compare(Resolver& r, Scenario& s) {
                  "hierarchical, load-aware) nor a .json placement file");
     s.placements.push_back(p);
   }
+  for (std::size_t i = 0; i < s.placements.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (s.placements[i] == s.placements[j])
+        r.fail("compare.placements", "'" + s.placements[i] + "' is listed twice");
 }
 
 void resolve_rest(Resolver& r, Scenario& s) {
@@ -272,10 +315,10 @@ void resolve_rest(Resolver& r, Scenario& s) {
   s.execution.counts_sync = counts == "sync";
   s.execution.comm_only = r.boolean("execution.comm_only", false);
   RooflineParams def;
-  s.roofline.peak_tflops = r.number("calibration.peak_tflops", def.peak_tflops, 1e-6, 1e9);
-  s.roofline.gemm_efficiency = r.number("calibration.gemm_efficiency", def.gemm_efficiency, 1e-6, 1.0);
-  s.roofline.hbm_Bps = r.number("calibration.hbm_GBps", def.hbm_Bps / 1e9, 1e-6, 1e9) * 1e9;
-  s.roofline.hbm_efficiency = r.number("calibration.hbm_efficiency", def.hbm_efficiency, 1e-6, 1.0);
+  s.roofline.peak_tflops = r.positive("calibration.peak_tflops", def.peak_tflops, 1e9);
+  s.roofline.gemm_efficiency = r.positive("calibration.gemm_efficiency", def.gemm_efficiency, 1.0);
+  s.roofline.hbm_Bps = r.positive("calibration.hbm_GBps", def.hbm_Bps / 1e9, 1e9) * 1e9;
+  s.roofline.hbm_efficiency = r.positive("calibration.hbm_efficiency", def.hbm_efficiency, 1.0);
   s.roofline.launch_s = r.number("calibration.launch_us", def.launch_s * 1e6, 0.0, 1e9) * 1e-6;
   s.per_pair_flows = r.boolean("engine.per_pair_flows", false);
   if (r.has("engine.fluid_quantum")) s.fluid_quantum = r.number("engine.fluid_quantum", 0.0, 0.0, 0.1);
@@ -295,6 +338,31 @@ void resolve_rest(Resolver& r, Scenario& s) {
            "'" + flow + "' is not valid (valid: auto, fluid, grouped, link-drain, per-pair)");
 }
 
+// Refuses, before anything is allocated, a scenario whose one simulated layer needs more memory than the
+// limit, at the line of the key that drives the estimate (or the one it came from).
+void check_scenario_memory(Resolver& r, const Scenario& s) {
+  const MemoryEstimate e = estimate_scenario_memory(s);
+  std::string key = e.key;
+  const std::vector<std::string> size_keys = {"cluster.devices", "cluster.nodes", "cluster.gpus_per_node"};
+  if (!r.has(key)) {
+    if (key == "cluster.nodes" || key == "cluster.ep_size") {
+      key = "cluster.topology";
+      for (const auto& k : size_keys)
+        if (r.has(k)) {
+          key = k;
+          break;
+        }
+    } else if (key == "model.experts") {
+      key = r.has("model.file") ? "model.file" : "model.preset";
+    }
+  }
+  try {
+    check_memory(e.bytes, "simulating a layer (largest part: " + e.detail + ")");
+  } catch (const InputError& err) {
+    r.fail(key, err.message());
+  }
+}
+
 }  // namespace
 
 Scenario ScenarioDoc::resolve() const {
@@ -310,6 +378,7 @@ Scenario ScenarioDoc::resolve() const {
   resolve_cluster(r, s);
   resolve_compare(r, s);
   resolve_rest(r, s);
+  check_scenario_memory(r, s);
   s.resolved = std::move(r.resolved);
   return s;
 }

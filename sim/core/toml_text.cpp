@@ -2,11 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-#include <sstream>
 #include <string_view>
 
 #include "sim/core/error.hpp"
+#include "sim/core/input_file.hpp"
 
 namespace occult {
 
@@ -85,12 +84,10 @@ toml::table parse_toml(const std::string& text, const std::string& path) {
   }
 }
 
-toml::table parse_toml_file(const std::string& path, const std::string& cannot_open) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, 0, "", cannot_open);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_toml(text.str(), path);
+toml::table parse_toml_file(const std::string& path, const std::string& what) {
+  InputFile in(path);
+  // toml++'s nodes take tens of bytes per byte of a dense file.
+  return parse_toml(in.read_all(what, 32), in.name());
 }
 
 }  // namespace occult

@@ -22,7 +22,8 @@ struct TomlTextProblem {
 std::optional<TomlTextProblem> unsafe_toml_text(const std::string& text);
 
 // toml::parse / toml::parse_file with that check first; every failure is an InputError naming `path`.
+// The file is read through InputFile ("-", pipes); `what` names it in messages ("topology file").
 toml::table parse_toml(const std::string& text, const std::string& path);
-toml::table parse_toml_file(const std::string& path, const std::string& cannot_open);
+toml::table parse_toml_file(const std::string& path, const std::string& what);
 
 }  // namespace occult

@@ -96,10 +96,27 @@ void check_link(const LinkParams& p, const std::string& where, const std::string
     throw InputError(where, 0, field + ".latency_us", "must be >= 0");
 }
 
+// The line an error about `field` points at: the key itself (bandwidth errors name either spelling of
+// it), else the nearest table around it that is in the file, else the key the check follows from (a
+// fabric needed by `nodes`, a switch size needed by `gpus_per_node`).
+long line_for(const toml::table& root, const std::string& field) {
+  auto line_of = [&](const std::string& key) -> long {
+    const toml::node* n = root.at_path(key).node();
+    return n ? long(n->source().begin.line) : 0;
+  };
+  for (const char* suffix : {"", "_GBps", "_Gbps"})
+    if (const long l = line_of(field + suffix)) return l;
+  for (std::string up = field; up.find('.') != std::string::npos;) {
+    up.erase(up.rfind('.'));
+    if (const long l = line_of(up)) return l;
+  }
+  return line_of(field.rfind("fabric", 0) == 0 ? "nodes" : "gpus_per_node");
+}
+
 }  // namespace
 
 TopologySpec load_topology(const std::string& path) {
-  const toml::table root = parse_toml_file(path, "cannot open topology file");
+  const toml::table root = parse_toml_file(path, "topology file");
   TopologySpec t;
   t.source = path;
   TableReader r(root, path, "");
@@ -118,7 +135,12 @@ TopologySpec load_topology(const std::string& path) {
   t.platform_xml = r.text("platform_xml", std::string());
   read_fabric(r, t);
   r.reject_unknown();
-  validate_topology(t, path);
+  try {
+    validate_topology(t, path);
+  } catch (const InputError& e) {
+    if (e.line() > 0) throw;
+    throw InputError(e.file(), line_for(root, e.field()), e.field(), e.message());
+  }
   return t;
 }
 

@@ -45,10 +45,12 @@ void RoutingCollector::add(int layer, std::span<const std::int64_t> ids, std::sp
   const int want_k = opts_.top_k > 0 ? opts_.top_k : top_k_;
   if (ids.empty() || ids.size() > std::size_t(kMaxTopK))
     return bad(line, "topk_ids", "needs 1 to " + std::to_string(kMaxTopK) + " expert ids");
-  if (want_k > 0 && ids.size() != std::size_t(want_k))
+  if (want_k > 0 && ids.size() != std::size_t(want_k)) {
+    ++other_k_records_;
     return bad(line, "topk_ids",
                "has " + std::to_string(ids.size()) + " ids but k is " + std::to_string(want_k) +
                    (opts_.top_k > 0 ? "" : " (from the first record)"));
+  }
   const std::int64_t id_limit = opts_.experts > 0 ? opts_.experts : kMaxExpertId + 1;
   for (std::size_t j = 0; j < ids.size(); ++j) {
     const std::string field = "topk_ids[" + std::to_string(j) + "]";
@@ -81,7 +83,7 @@ void RoutingCollector::add(int layer, std::span<const std::int64_t> ids, std::sp
   }
 
   // Record accepted.
-  if (top_k_ == 0) top_k_ = int(ids.size());
+  if (top_k_ == 0) top_k_ = int(ids.size()), top_k_line_ = line;
   ++report_.records;
   scratch_.assign(ids.begin(), ids.end());
   std::sort(scratch_.begin(), scratch_.end());
@@ -131,6 +133,15 @@ Trace RoutingCollector::finish() {
                                               : "";
     throw InputError(file_, 0, "", "no routing records found" + why);
   }
+  // Under --skip-bad, k comes from the first record that was read: when most records disagree with
+  // it, that record was the bad one, and keeping it would throw away the good ones.
+  if (opts_.top_k == 0 && other_k_records_ > report_.records)
+    throw InputError(file_, 0, "topk_ids",
+                     "k = " + std::to_string(top_k_) + " was taken from the first record (line " +
+                         std::to_string(top_k_line_) + " of its file), but " +
+                         std::to_string(other_k_records_) + " records have another number of ids and only " +
+                         std::to_string(report_.records) + " have " + std::to_string(top_k_) +
+                         ": give k with --top-k (or --model)");
   Trace t;
   t.top_k = top_k_;
   t.model = opts_.model;

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "sim/core/degenerate_blocks.hpp"
+#include "sim/core/input_file.hpp"
 #include "sim/core/trace_import.hpp"
 
 namespace occult::detail {
@@ -52,15 +53,18 @@ class RoutingCollector {
   ImportReport& report_;
   std::string file_;
   int top_k_ = 0;
+  long top_k_line_ = 0;               // the record k was taken from (when --top-k was not given)
+  std::int64_t other_k_records_ = 0;  // records skipped for having another number of ids than k
   std::int64_t max_id_ = -1;
   std::map<int, LayerData> layers_;
   std::map<int, Segment> segments_;
   std::vector<std::int32_t> scratch_;
 };
 
-// The parsers (trace_jsonl.cpp, trace_npy.cpp) feed records into the collector.
-void read_jsonl(const std::string& path, RoutingCollector& sink);
+// The parsers (trace_jsonl.cpp, trace_npy.cpp) feed records into the collector. Each input is opened
+// once (it may be a pipe) and read front to back.
+void read_jsonl(InputFile& in, RoutingCollector& sink);
 // `weights_path` may be empty. `position` numbers the .npy inputs, for files without a layer number.
-void read_npy(const std::string& path, const std::string& weights_path, int position, RoutingCollector& sink);
+void read_npy(InputFile& in, const std::string& weights_path, int position, RoutingCollector& sink);
 
 }  // namespace occult::detail

@@ -2,10 +2,13 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
-#include <fstream>
+#include <limits>
 #include <map>
 
 #include "sim/core/error.hpp"
+#include "sim/core/input_file.hpp"
+#include "sim/core/memory_budget.hpp"
+#include "sim/core/output_file.hpp"
 #include "sim/core/trace.hpp"
 
 namespace occult {
@@ -51,24 +54,27 @@ void check_layer(const Trace& trace, const LayerRouting& l, const std::string& w
                        "weight must be finite and >= 0");
 }
 
-// Reads with every size checked against what is left in the file, so a corrupt header can neither
-// make us allocate absurd amounts nor read past the end.
+// Reads with every size checked before anything is allocated: against what is left of a regular file,
+// so that a corrupt header can neither make us allocate absurd amounts nor read past the end; in a pipe,
+// whose size is unknown, against the memory limit, and arrays then grow only as their bytes arrive.
 class Reader {
  public:
-  explicit Reader(const std::string& path) : path_(path), in_(path, std::ios::binary) {
-    if (!in_) throw InputError(path, 0, "", "cannot open trace file");
-    in_.seekg(0, std::ios::end);
-    left_ = std::int64_t(in_.tellg());
-    in_.seekg(0, std::ios::beg);
+  explicit Reader(InputFile& in) : in_(in) {}
+  const std::string& name() const { return in_.name(); }
+  // Bytes left in a regular file; the largest value for a pipe.
+  std::int64_t left() const {
+    return in_.regular() ? in_.size() - in_.offset() : std::numeric_limits<std::int64_t>::max();
   }
   void bytes(void* dst, std::int64_t n, const char* field) {
-    if (n < 0 || n > left_)
+    if (n < 0 || n > left())
       throw InputError(
-          path_, 0, field,
-          "file truncated: needs " + std::to_string(n) + " more bytes, " + std::to_string(left_) + " left");
-    in_.read(static_cast<char*>(dst), n);
-    if (!in_) throw InputError(path_, 0, field, "read failed");
-    left_ -= n;
+          name(), 0, field,
+          "file truncated: needs " + std::to_string(n) + " more bytes, " + std::to_string(left()) + " left");
+    const auto got = std::int64_t(in_.read(dst, std::size_t(n)));
+    if (got != n)
+      throw InputError(
+          name(), 0, field,
+          "file truncated: needs " + std::to_string(n) + " more bytes, " + std::to_string(got) + " left");
   }
   template <class T>
   T scalar(const char* field) {
@@ -79,34 +85,39 @@ class Reader {
   std::string str(const char* field) {
     auto n = scalar<std::uint32_t>(field);
     if (n > kMaxString)
-      throw InputError(path_, 0, field, "string length " + std::to_string(n) + " too large");
+      throw InputError(name(), 0, field, "string length " + std::to_string(n) + " too large");
     std::string s(n, '\0');
     bytes(s.data(), n, field);
     return s;
   }
   template <class T>
   void array(std::vector<T>& v, std::int64_t count, const char* field) {
-    if (count < 0 || count > left_ / std::int64_t(sizeof(T)))
-      throw InputError(path_, 0, field,
+    if (count < 0 || count > left() / std::int64_t(sizeof(T)))
+      throw InputError(name(), 0, field,
                        "file truncated: array of " + std::to_string(count) + " elements does not fit");
-    v.resize(std::size_t(count));
-    bytes(v.data(), count * std::int64_t(sizeof(T)), field);
+    claimed_ = sat_add(claimed_, sat_mul(std::uint64_t(count), sizeof(T)));
+    check_memory(claimed_, "the trace " + name() + " (as its header says)", name(), 0, field);
+    v.clear();
+    // Chunks: a pipe that ends early costs what it delivered, not what its header claimed.
+    constexpr std::int64_t kChunk = (std::int64_t(1) << 24) / std::int64_t(sizeof(T));
+    while (std::int64_t(v.size()) < count) {
+      const std::int64_t at = std::int64_t(v.size()), n = std::min(kChunk, count - at);
+      v.resize(std::size_t(at + n));
+      bytes(v.data() + at, n * std::int64_t(sizeof(T)), field);
+    }
   }
-  std::int64_t left() const { return left_; }
+  bool at_end() { return in_.at_end(); }
 
  private:
-  std::string path_;
-  std::ifstream in_;
-  std::int64_t left_ = 0;
+  InputFile& in_;
+  std::uint64_t claimed_ = 0;  // bytes of the arrays so far
 };
 
 class Writer {
  public:
-  explicit Writer(const std::string& path) : path_(path), out_(path, std::ios::binary | std::ios::trunc) {
-    if (!out_) throw InputError(path, 0, "", "cannot create trace file");
-  }
+  explicit Writer(const std::string& path) : file_(path) {}
   void bytes(const void* src, std::size_t n) {
-    out_.write(static_cast<const char*>(src), std::streamsize(n));
+    file_.stream().write(static_cast<const char*>(src), std::streamsize(n));
   }
   template <class T>
   void scalar(T v) {
@@ -116,14 +127,10 @@ class Writer {
     scalar(std::uint32_t(s.size()));
     bytes(s.data(), s.size());
   }
-  void finish() {
-    out_.flush();
-    if (!out_) throw InputError(path_, 0, "", "write failed (disk full?)");
-  }
+  void finish() { file_.commit(); }
 
  private:
-  std::string path_;
-  std::ofstream out_;
+  OutputFile file_;
 };
 
 }  // namespace
@@ -163,15 +170,17 @@ void write_trace(const Trace& trace, const std::string& path) {
 }
 
 Trace read_trace(const std::string& path) {
-  Reader r(path);
+  InputFile in(path);
+  Reader r(in);
+  const std::string& name = r.name();
   char magic[sizeof kMagic];
   r.bytes(magic, sizeof magic, "magic");
   if (std::memcmp(magic, kMagic, sizeof kMagic) != 0)
-    throw InputError(path, 0, "magic",
+    throw InputError(name, 0, "magic",
                      "not an occult trace (use `occult trace import` for JSONL or .npy logs)");
   auto version = r.scalar<std::uint32_t>("version");
   if (version != kVersion)
-    throw InputError(path, 0, "version",
+    throw InputError(name, 0, "version",
                      "format version " + std::to_string(version) + " unsupported (this build reads " +
                          std::to_string(kVersion) + ")");
   Trace t;
@@ -179,30 +188,33 @@ Trace read_trace(const std::string& path) {
   t.top_k = r.scalar<std::int32_t>("top_k");
   auto layers = r.scalar<std::int32_t>("layers");
   if (t.num_experts <= 0 || t.num_experts > kMaxExperts)
-    throw InputError(path, 0, "num_experts", "value " + std::to_string(t.num_experts) + " out of range");
+    throw InputError(name, 0, "num_experts", "value " + std::to_string(t.num_experts) + " out of range");
   if (t.top_k <= 0 || t.top_k > t.num_experts || t.top_k > kMaxTopK)
-    throw InputError(path, 0, "top_k", "value " + std::to_string(t.top_k) + " out of range");
+    throw InputError(name, 0, "top_k", "value " + std::to_string(t.top_k) + " out of range");
   // Each layer needs at least its 16-byte header, which bounds a corrupt count by the file size.
   if (layers <= 0 || layers > r.left() / 16)
-    throw InputError(path, 0, "layers", "count " + std::to_string(layers) + " impossible for this file size");
+    throw InputError(name, 0, "layers", "count " + std::to_string(layers) + " impossible for this file size");
   t.model = r.str("model");
   t.source = r.str("source");
-  t.layers.resize(std::size_t(layers));
-  for (auto& l : t.layers) {
+  // Layers are added as they are read: in a pipe the count is not bounded by a size.
+  for (std::int32_t i = 0; i < layers; ++i) {
+    LayerRouting& l = t.layers.emplace_back();
     l.layer = r.scalar<std::int32_t>("layer");
     auto has_weights = r.scalar<std::uint32_t>("has_weights");
     auto tokens = r.scalar<std::int64_t>("tokens");
-    if (has_weights > 1) throw InputError(path, 0, "has_weights", "must be 0 or 1");
+    if (has_weights > 1) throw InputError(name, 0, "has_weights", "must be 0 or 1");
     if (tokens <= 0 || tokens > r.left() / (4 * std::int64_t(t.top_k)))
-      throw InputError(path, 0, "tokens",
+      throw InputError(name, 0, "tokens",
                        "count " + std::to_string(tokens) + " impossible for this file size");
     l.top_k = t.top_k;
     r.array(l.experts, tokens * t.top_k, "experts");
     if (has_weights) r.array(l.weights, tokens * t.top_k, "weights");
   }
-  if (r.left() != 0)
-    throw InputError(path, 0, "", std::to_string(r.left()) + " unexpected bytes after the last layer");
-  validate_trace(t, path);
+  if (in.regular() ? r.left() != 0 : !r.at_end())
+    throw InputError(name, 0, "",
+                     (in.regular() ? std::to_string(r.left()) : std::string("some")) +
+                         " unexpected bytes after the last layer");
+  validate_trace(t, name);
   return t;
 }
 

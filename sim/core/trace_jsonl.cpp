@@ -1,12 +1,12 @@
 // JSONL routing logs: one JSON object per line (DESIGN.md 4). Accepted field names:
 //   layer; topk_ids or experts; topk_weights or gating_probs (optional).
 // Lines with a "type" other than "route" (the vLLM logger's "meta" header, ...) are skipped.
-// Optional forward-pass marks: "pass" (integer pass id) and "token_idx" (used when an integer).
-#include <fstream>
+#include <algorithm>
 #include <limits>
 #include <nlohmann/json.hpp>
 
 #include "sim/core/error.hpp"
+#include "sim/core/memory_budget.hpp"
 #include "sim/core/trace_import_collector.hpp"
 
 namespace occult::detail {
@@ -36,18 +36,19 @@ bool as_int(const json& v, std::int64_t lo, std::int64_t hi, std::int64_t& out) 
 
 }  // namespace
 
-void read_jsonl(const std::string& path, RoutingCollector& sink) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, 0, "", "cannot open file");
+void read_jsonl(InputFile& in, RoutingCollector& sink) {
+  // A record of 1,024 ids and weights is under 40 KiB; a longer line is not a routing log (/dev/zero).
+  const std::size_t max_line = std::size_t(std::clamp<std::uint64_t>(memory_limit() / 16, 1 << 20, 1 << 26));
   std::string text;
   std::vector<std::int64_t> ids;
   std::vector<double> weights;
   constexpr auto kInt64Min = std::numeric_limits<std::int64_t>::min();
   constexpr auto kInt64Max = std::numeric_limits<std::int64_t>::max();
   long line = 0;
-  while (std::getline(in, text)) {
+  std::uint64_t ids_read = 0, next_check = 1u << 20;
+  while (in.read_line(text, max_line, line + 1)) {
     ++line;
-    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (text.find_first_not_of(" \t") == std::string::npos) continue;
     const json rec = json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (rec.is_discarded() || !rec.is_object()) {
       sink.bad(line, "", "not a JSON object");
@@ -117,8 +118,15 @@ void read_jsonl(const std::string& path, RoutingCollector& sink) {
     if (auto t = rec.find("token_idx"); t != rec.end() && as_int(*t, kInt64Min, kInt64Max, v))
       mark.token_idx = v;
     sink.add(int(layer_index), ids, weights, line, mark);
+    // A log streams in without a size: check what its records take as they arrive (ids and weights,
+    // 8 bytes per id), every million ids.
+    ids_read += ids.size();
+    if (ids_read >= next_check) {
+      check_memory(sat_mul(ids_read, 8), "the routing records read so far from " + in.name(), in.name(),
+                   line);
+      next_check = ids_read + (1u << 20);
+    }
   }
-  if (in.bad()) throw InputError(path, line, "", "read error");
 }
 
 }  // namespace occult::detail

@@ -3,10 +3,10 @@
 #include <cctype>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 
 #include "sim/core/error.hpp"
+#include "sim/core/memory_budget.hpp"
 #include "sim/core/trace_import_collector.hpp"
 
 namespace occult::detail {
@@ -124,14 +124,10 @@ class HeaderParser {
   std::size_t pos_ = 0;
 };
 
-NpyArray load_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, 0, "", "cannot open file");
-  in.seekg(0, std::ios::end);
-  const auto size = std::int64_t(in.tellg());
-  in.seekg(0);
+NpyArray load_npy(InputFile& in) {
+  const std::string& path = in.name();
   char pre[10] = {};
-  if (size < 10 || !in.read(pre, 10) || std::memcmp(pre, "\x93NUMPY", 6) != 0)
+  if (in.read(pre, 10) != 10 || std::memcmp(pre, "\x93NUMPY", 6) != 0)
     throw InputError(path, 0, "npy magic", "not a .npy file (missing \\x93NUMPY magic)");
   const int major = static_cast<unsigned char>(pre[6]);
   std::int64_t header_len = 0, offset = 10;
@@ -139,17 +135,20 @@ NpyArray load_npy(const std::string& path) {
     header_len = static_cast<unsigned char>(pre[8]) | (static_cast<unsigned char>(pre[9]) << 8);
   } else if (major == 2 || major == 3) {
     char more[2];
-    if (size < 12 || !in.read(more, 2))
-      throw InputError(path, 0, "npy header", "file truncated in the header");
+    if (in.read(more, 2) != 2) throw InputError(path, 0, "npy header", "file truncated in the header");
     for (int i = 3; i >= 0; --i)
       header_len = (header_len << 8) | static_cast<unsigned char>(i < 2 ? pre[8 + i] : more[i - 2]);
     offset = 12;
   } else {
     throw InputError(path, 0, "npy version", "unsupported .npy version " + std::to_string(major));
   }
-  if (header_len > size - offset) throw InputError(path, 0, "npy header", "file truncated in the header");
+  // A real header is a short Python dict; a corrupt length must not allocate gigabytes.
+  constexpr std::int64_t kMaxHeader = std::int64_t(1) << 20;
+  if (header_len > kMaxHeader || (in.regular() && header_len > in.size() - offset))
+    throw InputError(path, 0, "npy header", "file truncated in the header");
   std::string header(std::size_t(header_len), '\0');
-  in.read(header.data(), header_len);
+  if (std::int64_t(in.read(header.data(), std::size_t(header_len))) != header_len)
+    throw InputError(path, 0, "npy header", "file truncated in the header");
 
   NpyArray a;
   HeaderParser hp(path, header);
@@ -175,15 +174,32 @@ NpyArray load_npy(const std::string& path) {
       throw InputError(path, 0, "npy shape", "array too large");
     count *= d;
   }
-  const std::int64_t need = count * a.item, have = size - offset - header_len;
-  if (have < need)
-    throw InputError(path, 0, "npy data",
-                     "file truncated: the shape needs " + std::to_string(need) +
-                         " data bytes, the file has " + std::to_string(have));
-  if (have > need)
-    throw InputError(path, 0, "npy data", std::to_string(have - need) + " unexpected bytes after the array");
-  a.data.resize(std::size_t(need));
-  if (!in.read(a.data.data(), need)) throw InputError(path, 0, "npy data", "read error");
+  const std::int64_t need = count * a.item;
+  if (in.regular()) {
+    const std::int64_t have = in.size() - offset - header_len;
+    if (have < need)
+      throw InputError(path, 0, "npy data",
+                       "file truncated: the shape needs " + std::to_string(need) +
+                           " data bytes, the file has " + std::to_string(have));
+    if (have > need)
+      throw InputError(path, 0, "npy data",
+                       std::to_string(have - need) + " unexpected bytes after the array");
+  }
+  // The raw array, and the ids and weights the importer keeps from it (4 + 4 bytes per element).
+  check_memory(sat_add(std::uint64_t(need), sat_mul(std::uint64_t(count), 8)), "the .npy array " + path, path,
+               0, "npy shape");
+  // Chunks: a pipe that ends early costs what it delivered, not what its header claimed.
+  constexpr std::int64_t kChunk = std::int64_t(1) << 24;
+  while (std::int64_t(a.data.size()) < need) {
+    const std::int64_t at = std::int64_t(a.data.size()), n = std::min(kChunk, need - at);
+    a.data.resize(std::size_t(at + n));
+    const auto got = std::int64_t(in.read(a.data.data() + at, std::size_t(n)));
+    if (got != n)
+      throw InputError(path, 0, "npy data",
+                       "file truncated: the shape needs " + std::to_string(need) +
+                           " data bytes, the file has " + std::to_string(at + got));
+  }
+  if (!in.at_end()) throw InputError(path, 0, "npy data", "unexpected bytes after the array");
   return a;
 }
 
@@ -205,9 +221,9 @@ int layer_from_name(const std::string& path) {
 
 }  // namespace
 
-void read_npy(const std::string& path, const std::string& weights_path, int position,
-              RoutingCollector& sink) {
-  const NpyArray ids = load_npy(path);
+void read_npy(InputFile& in, const std::string& weights_path, int position, RoutingCollector& sink) {
+  const std::string& path = in.name();
+  const NpyArray ids = load_npy(in);
   if (ids.kind == 'f')
     throw InputError(path, 0, "npy dtype", "expert ids must be an integer array (this one holds floats)");
   if (ids.shape.size() != 2 && ids.shape.size() != 3)
@@ -219,7 +235,8 @@ void read_npy(const std::string& path, const std::string& weights_path, int posi
   if (L == 0 || T == 0 || K == 0) throw InputError(path, 0, "npy shape", "array is empty");
   NpyArray w;
   if (!weights_path.empty()) {
-    w = load_npy(weights_path);
+    InputFile weights_in(weights_path);
+    w = load_npy(weights_in);
     if (w.kind != 'f')
       throw InputError(weights_path, 0, "npy dtype", "gate weights must be a float32/float64 array");
     if (w.shape != ids.shape)

@@ -63,7 +63,7 @@ class LayerDagBuilder {
                      ready, w_.expert_bwd_s, key);
       sequential("grad_unpack", w_.grad_unpack_s, &ready, key);
     }
-    if (opt_.progress)
+    if (opt_.verbose)
       std::cerr << "occult: simulating " << sg_.activities() << " activities on " << net_.links().size()
                 << " links\n";
     out_.makespan = sg_.run();

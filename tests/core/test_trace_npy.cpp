@@ -3,39 +3,20 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 
 #include "sim/core/error.hpp"
 #include "sim/core/trace_import.hpp"
+#include "tests/core/npy_test_util.hpp"
 
 namespace occult {
 namespace {
 
 namespace fs = std::filesystem;
 
-// A version-1.0 .npy file: magic, header dict padded to 64 bytes, raw data.
-std::string npy_bytes(const std::string& descr, const std::string& shape, const std::string& data,
-                      bool fortran = false) {
-  std::string dict = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") +
-                     ", 'shape': " + shape + ", }";
-  while ((10 + dict.size() + 1) % 64 != 0) dict += ' ';
-  dict += '\n';
-  std::string out = "\x93NUMPY";
-  out += char(1);
-  out += char(0);
-  out += char(dict.size() & 0xFF);
-  out += char(dict.size() >> 8);
-  return out + dict + data;
-}
-
-template <class T>
-std::string raw(const std::vector<T>& v) {
-  std::string s(v.size() * sizeof(T), '\0');
-  std::memcpy(s.data(), v.data(), s.size());
-  return s;
-}
+using test::npy_bytes;
+using test::raw;
 
 class TraceNpy : public ::testing::Test {
  protected:

@@ -174,6 +174,48 @@ TEST(ScenarioParse, BadValuesAreReportedAtTheirLine) {
   EXPECT_NE(std::string(e.what()).find("divide gpus_per_node"), std::string::npos) << e.what();
 }
 
+TEST(ScenarioParse, ErrorsBlameTheValueThatIsWrong) {
+  Fixture f;
+  // k larger than E: the key set on the command line, not the preset it overrides.
+  auto d = f.doc(test::small_scenario());
+  d.set("model.top_k=100");
+  auto e = error_of([&] { d.resolve(); });
+  EXPECT_EQ(e.field(), "model.top_k");
+  EXPECT_EQ(e.file(), "--set model.top_k=100");
+  EXPECT_NE(std::string(e.what()).find("exceeds the model's experts = 16"), std::string::npos) << e.what();
+  d = f.doc(test::small_scenario());
+  d.set("model.experts=2");
+  e = error_of([&] { d.resolve(); });
+  EXPECT_EQ(e.field(), "model.top_k");  // the file's top_k = 4 is what no longer fits
+  EXPECT_EQ(e.line(), 5);
+  // A bandwidth of 0 was refused with "must be in [0, 1000000000]".
+  d = f.doc(test::small_scenario());
+  d.set("cluster.nvlink_GBps=0");
+  e = error_of([&] { d.resolve(); });
+  EXPECT_EQ(e.field(), "cluster.nvlink_GBps");
+  EXPECT_NE(std::string(e.what()).find("must be > 0"), std::string::npos) << e.what();
+  d = f.doc(test::small_scenario());
+  d.set("calibration.launch_us=-1");
+  e = error_of([&] { d.resolve(); });
+  EXPECT_NE(std::string(e.what()).find("must be in [0, 1000000000], got -1"), std::string::npos) << e.what();
+}
+
+TEST(ScenarioParse, OneRunIsNeverListedTwice) {
+  Fixture f;
+  auto d = f.doc(test::small_scenario());
+  d.set("compare.strategies=[\"pruned:2\", \"pruned:2/score\"]");
+  auto e = error_of([&] { d.resolve(); });
+  EXPECT_EQ(e.field(), "compare.strategies");
+  EXPECT_NE(std::string(e.what()).find("listed twice"), std::string::npos) << e.what();
+  d = f.doc(test::small_scenario());
+  d.set("compare.placements=[\"metis\", \"metis\"]");
+  e = error_of([&] { d.resolve(); });
+  EXPECT_EQ(e.field(), "compare.placements");
+  e = error_of([&] { f.doc(test::small_scenario("[sweep]\ncluster.devices = [2, 4, 2]\n")); });
+  EXPECT_EQ(e.field(), "sweep.cluster.devices");
+  EXPECT_EQ(e.line(), 19);
+}
+
 TEST(ScenarioParse, CustomModelNeedsEveryField) {
   Fixture f;
   auto e = error_of(
@@ -194,7 +236,7 @@ TEST(ScenarioSweep, ExpandsTheCartesianProductLastAxisFastest) {
   ASSERT_EQ(axes.size(), 2u);
   EXPECT_EQ(axes[0].key, "cluster.devices");
   EXPECT_EQ(axes[1].key, "compare.strategies");
-  const auto points = d.expand();
+  const auto points = d.sweep_points();
   ASSERT_EQ(points.size(), 6u);
   EXPECT_EQ(points[0].values[0].second, "2");
   EXPECT_EQ(points[1].values[0].second, "2");
@@ -207,14 +249,14 @@ TEST(ScenarioSweep, ExpandsTheCartesianProductLastAxisFastest) {
 
 TEST(ScenarioSweep, NoAxesIsOnePointAndSetPinsAnAxis) {
   Fixture f;
-  EXPECT_EQ(f.doc(test::small_scenario()).expand().size(), 1u);
+  EXPECT_EQ(f.doc(test::small_scenario()).sweep_points().size(), 1u);
   auto d = f.doc(test::small_scenario("[sweep]\ncluster.devices = [2, 4]\n"));
   d.set("cluster.devices=8");
   EXPECT_TRUE(d.sweep_axes().empty());
-  EXPECT_EQ(d.expand().front().doc->resolve().devices, 8);
+  EXPECT_EQ(d.sweep_points()[0].doc->resolve().devices, 8);
   d.set("sweep.workload.tokens_per_device=[64, 128]");
-  ASSERT_EQ(d.expand().size(), 2u);
-  EXPECT_EQ(d.expand()[1].doc->resolve().tokens_per_device, 128);
+  ASSERT_EQ(d.sweep_points().size(), 2u);
+  EXPECT_EQ(d.sweep_points()[1].doc->resolve().tokens_per_device, 128);
 }
 
 TEST(ScenarioSweep, BadAxesAreErrors) {
@@ -226,7 +268,7 @@ TEST(ScenarioSweep, BadAxesAreErrors) {
   e = error_of([&] { f.doc(test::small_scenario("[sweep]\ncluster.nodes = [1, \"two\"]\n")); });
   EXPECT_EQ(e.field(), "cluster.nodes");
   // A value that type-checks but is out of range fails when its point resolves, at the sweep's line.
-  auto points = f.doc(test::small_scenario("[sweep]\ncluster.devices = [8, 0]\n")).expand();
+  auto points = f.doc(test::small_scenario("[sweep]\ncluster.devices = [8, 0]\n")).sweep_points();
   e = error_of([&] { points[1].doc->resolve(); });
   EXPECT_EQ(e.field(), "cluster.devices");
   EXPECT_EQ(e.line(), 19);

@@ -1,6 +1,6 @@
 #pragma once
-// Helpers for the scenario and simulate/sweep tests: temporary folders with scenario and topology
-// files written by the test itself, and running the `occult` binary.
+// Helpers for the scenario and simulate/sweep tests: scenario and topology files written by the test
+// itself (into a TempDir, tests/core/cli_shell.hpp), and running the `occult` binary.
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -10,28 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/core/cli_shell.hpp"
+
 namespace occult::test {
-
-// A fresh folder under the system temp dir, removed at the end of the test.
-class TempDir {
- public:
-  explicit TempDir(const std::string& name)
-      : path_(std::filesystem::temp_directory_path() /
-              ("occult_" + name + "_" + std::to_string(::getpid()))) {
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name, const std::string& text) const {
-    const auto p = (path_ / name).string();
-    std::ofstream(p) << text;
-    return p;
-  }
-  std::string path(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
 
 // An 8-GPU NVSwitch node and a 2-node cluster of them, small enough to simulate in well under a second.
 inline const char* kNodeTopology = R"(name = "test-node"
@@ -75,7 +56,7 @@ struct RunResult {
 inline RunResult run_occult(const std::string& args) {
   const auto errfile =
       std::filesystem::temp_directory_path() / ("occult_stderr_" + std::to_string(::getpid()));
-  const std::string cmd = std::string(OCCULT_BIN) + " " + args + " 2>" + errfile.string();
+  const std::string cmd = occult_bin() + " " + args + " 2>" + errfile.string();
   RunResult r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;

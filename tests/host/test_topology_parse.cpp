@@ -82,17 +82,18 @@ INSTANTIATE_TEST_SUITE_P(
             "name = \"n\"\ngpus_per_node = 2\nintra = \"nvlink-direct\"\n[nvlink]\nbandwidth_GBps = "
             "1\nbandwidth_Gbps = 8\n",
             "nvlink.bandwidth_GBps", 5},
+        // Checks across keys point at a line too: the key, its table, or the key that calls for it.
         Bad{"nodes_without_fabric", "name = \"n\"\ngpus_per_node = 1\nnodes = 4\nintra = \"none\"\n",
-            "fabric.kind", 0},
+            "fabric.kind", 3},
         Bad{"torus_dims",
             "nodes = 8\n" + std::string(kNode) +
                 "[fabric]\nkind = \"torus\"\ntorus_dims = [2, 2]\n[fabric.nic]\nbandwidth_Gbps = "
                 "400\n[fabric.link]\nbandwidth_Gbps = 400\n",
-            "fabric.torus_dims", 0},
+            "fabric.torus_dims", 10},
         Bad{"oversubscription",
             "nodes = 2\n" + std::string(kNode) +
                 "[fabric]\nkind = \"fat-tree\"\noversubscription = 0.5\n[fabric.nic]\nbandwidth_Gbps = 400\n",
-            "fabric.oversubscription", 0},
+            "fabric.oversubscription", 10},
         Bad{"syntax", "name = \"n\"\ngpus_per_node = = 8\n", "", 2}),
     [](const auto& tp) { return std::string(tp.param.name); });
 

@@ -1,4 +1,5 @@
 // occult place: expert placement from the co-activation graph of a trace (docs/placement.md).
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -7,6 +8,8 @@
 
 #include "sim/cli/commands.hpp"
 #include "sim/core/error.hpp"
+#include "sim/core/memory_budget.hpp"
+#include "sim/core/output_file.hpp"
 #include "sim/core/placement.hpp"
 #include "sim/core/trace.hpp"
 #include "sim/place/algorithms.hpp"
@@ -94,8 +97,18 @@ void run_place(const PlaceArgs& a) {
   o.restarts = a.restarts;
   o.seed = a.seed;
   o.recent_weight = parse_recent_weight(a.recent_weight);
+  if (a.out == "-")
+    throw InputError("", 0, "output", "give a file: the report of the placement is on stdout");
+  refuse_overwriting_input(a.out, {a.trace}, "output");
   const Trace trace = read_trace(a.trace);
   place::validate_options(o, trace.num_experts);  // before any work: bad shapes fail fast
+  // The co-activation graph and the partitioner's working copies are dense (E + R) x (E + R) int64
+  // matrices, about three per layer being placed; --jobs layers are placed at a time.
+  const auto V = std::uint64_t(trace.num_experts + a.replicate);
+  check_memory(
+      sat_product(V, V, 3 * 8,
+                  std::uint64_t(std::clamp<std::size_t>(std::size_t(a.jobs), 1, trace.layers.size()))),
+      "placing " + std::to_string(V) + " experts", "", 0, "trace");
   const std::size_t L = trace.layers.size();
   auto progress = [&](std::size_t done) {
     if (L >= 8 && (done % std::max<std::size_t>(1, L / 10) == 0 || done == L))

@@ -1,7 +1,4 @@
 // occult report: turn a sweep's results CSV into a scaling report (HTML with plots, or Markdown).
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 
 #include "sim/cli/commands.hpp"
@@ -12,6 +9,7 @@
 #include "sim/cli/host/report_markdown.hpp"
 #include "sim/cli/host/report_results.hpp"
 #include "sim/core/error.hpp"
+#include "sim/core/output_file.hpp"
 
 namespace occult::cli {
 namespace {
@@ -36,16 +34,13 @@ std::string command_line(const ReportOptions& o) {
 }
 
 void write_output(const std::string& path, const std::string& text) {
-  if (path == "-") {
-    std::cout << text;
-    return;
-  }
-  std::ofstream out(path, std::ios::binary);
-  if (out) out << text;
-  if (!out) throw InputError(path, 0, "--output", std::string("cannot write: ") + std::strerror(errno));
+  OutputFile out(path);
+  out.stream() << text;
+  out.commit();
 }
 
 void run(const ReportOptions& o) {
+  refuse_overwriting_input(o.output, {o.csv}, "output");
   report::Results res = report::load_results(report::read_csv_file(o.csv));
   report::Analysis a = report::analyze_results(res);
   report::PageInfo info{o.title, command_line(o)};
@@ -78,7 +73,8 @@ void add_report_command(CLI::App& app) {
       "Rows with equal inputs except strategy/placement form a configuration; speedup = layer time of its\n"
       "fastest standard row / layer time of the row. Input columns: docs/formats/results-csv.md.\n"
       "Example: occult report out/default.csv -o out/report.html --plots-dir out/plots");
-  cmd->add_option("results", opts->csv, "results CSV written by `occult sweep`")->required();
+  cmd->add_option("results", opts->csv, "results CSV written by `occult sweep`; '-': standard input")
+      ->required();
   cmd->add_option("-o,--output", opts->output, "report file; '-' for stdout")->capture_default_str();
   cmd->add_option("--title", opts->title, "page title")->capture_default_str();
   cmd->add_option("--plots-dir", opts->plots_dir,

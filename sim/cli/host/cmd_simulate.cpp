@@ -1,10 +1,13 @@
 // occult simulate SCENARIO: every strategy x placement of a scenario on the SimGrid cluster model.
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
 #include "sim/cli/commands.hpp"
 #include "sim/cli/host/scenario_run.hpp"
+#include "sim/core/memory_budget.hpp"
 #include "sim/core/scenario.hpp"
+#include "sim/core/scenario_memory.hpp"
 
 namespace occult::cli {
 
@@ -27,10 +30,10 @@ void add_simulate_command(CLI::App& app) {
     bool json = false;
     std::string timeline;
     int jobs = 1;
-    bool quiet = false;
+    bool quiet = false, verbose = false;
   };
   auto o = std::make_shared<Opts>();
-  cmd->add_option("scenario", o->scenario, "scenario file (TOML)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("scenario", o->scenario, "scenario file (TOML); '-': standard input")->required();
   cmd->add_option("--set", o->sets,
                   "override any scenario key: --set key=value (dotted keys, TOML values: 4, 2.5, true,\n"
                   "\"text\", [\"a\",\"b\"]; a bare word is a string). Repeatable. Unknown keys are an error")
@@ -45,27 +48,36 @@ void add_simulate_command(CLI::App& app) {
   cmd->add_option("-j,--jobs", o->jobs, "simulations run in parallel, in forked processes (default 1)")
       ->check(CLI::Range(1, 256));
   cmd->add_flag("-q,--quiet", o->quiet, "no progress lines on stderr");
+  cmd->add_flag("-v,--verbose", o->verbose,
+                "also what each simulation builds (activities, links) on stderr, and every link correction "
+                "the calibration profile applied");
   cmd->callback([o] {
     ScenarioDoc doc = ScenarioDoc::load(o->scenario);
     for (const auto& s : o->sets) doc.set(s);
     // A scenario with sweep axes is simulated at its first point (the first value of every axis);
     // `occult sweep` runs them all, and --set sweep.KEY=[v] or --set KEY=v picks another point.
-    const auto points = doc.expand();
-    if (!points.front().values.empty() && !o->quiet)
-      for (const auto& [key, value] : points.front().values)
+    // Only the first point is built, however large the sweep.
+    const SweepPoint first = doc.sweep_points()[0];
+    if (!o->quiet)
+      for (const auto& [key, value] : first.values)
         std::fprintf(stderr,
                      "occult simulate: sweep axis %s at its first value %s (occult sweep runs every value)\n",
                      key.c_str(), value.c_str());
-    Scenario s = points.front().doc->resolve();
+    Scenario s = first.doc->resolve();
+    // resolve() checked one job; -j runs several at once, each in its own process.
+    const std::size_t jobs = std::min(std::size_t(o->jobs), s.placements.size() * std::size_t(s.layers));
+    check_memory(sat_mul(estimate_scenario_memory(s).bytes, jobs),
+                 "running " + std::to_string(jobs) + " simulations at once (-j)", "", 0, "jobs");
     RunOptions ro;
     ro.jobs = o->jobs;
     ro.progress = !o->quiet;
+    ro.verbose = o->verbose;
     ro.timeline_path = o->timeline;
     const ScenarioResult r = run_scenario(s, ro);
     if (o->json) {
       std::cout << scenario_result_json(r).dump(2) << "\n";
     } else {
-      print_result(r, stdout);
+      print_result(r, stdout, o->verbose);
     }
   });
 }

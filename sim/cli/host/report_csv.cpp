@@ -1,12 +1,7 @@
 #include "sim/cli/host/report_csv.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
-
 #include "sim/core/error.hpp"
+#include "sim/core/input_file.hpp"
 
 namespace occult::report {
 namespace {
@@ -34,16 +29,35 @@ class Scanner {
     if (pos_ >= text_.size()) return false;
     rec.line = line_;
     rec.fields.clear();
+    begin_ = pos_;
     for (;;) {
       rec.fields.push_back(field(rec.line, column_name(header, rec.fields.size())));
       if (pos_ < text_.size() && text_[pos_] == ',') {
         ++pos_;
         continue;
       }
-      if (pos_ < text_.size()) consume_line_end();
+      content_end_ = pos_;
+      ended_ = pos_ < text_.size();
+      if (ended_) consume_line_end();
       return true;
     }
   }
+
+  // After a malformed record (next() threw): continue after the first line break of that record, so
+  // that a stray quote cannot swallow the lines after it. Returns where that line's content ends.
+  std::size_t skip_line(long rec_line) {
+    const std::size_t nl = text_.find('\n', begin_);
+    ended_ = nl != std::string_view::npos;
+    pos_ = ended_ ? nl + 1 : text_.size();
+    line_ = rec_line + (ended_ ? 1 : 0);
+    content_end_ = ended_ ? (nl > begin_ && text_[nl - 1] == '\r' ? nl - 1 : nl) : text_.size();
+    return content_end_;
+  }
+
+  std::size_t record_begin() const { return begin_; }
+  std::size_t record_content_end() const { return content_end_; }  // before the line break
+  std::size_t position() const { return pos_; }
+  bool record_ended() const { return ended_; }  // the record was followed by a line break
 
  private:
   static std::string column_name(const std::vector<std::string>& header, std::size_t i) {
@@ -98,6 +112,8 @@ class Scanner {
   const std::string& file_;
   std::size_t pos_ = 0;
   long line_ = 1;
+  std::size_t begin_ = 0, content_end_ = 0;
+  bool ended_ = false;
 };
 
 }  // namespace
@@ -106,6 +122,28 @@ long CsvTable::column(std::string_view name) const {
   for (std::size_t i = 0; i < header.size(); ++i)
     if (header[i] == name) return static_cast<long>(i);
   return -1;
+}
+
+void scan_csv_records(std::string_view text, const std::string& file,
+                      const std::function<bool(const CsvSpan&)>& visit) {
+  Scanner scan(text, file);
+  CsvSpan span;
+  const std::vector<std::string> no_header;
+  for (;;) {
+    span.error.clear();
+    try {
+      if (!scan.next(span.record, no_header)) return;
+    } catch (const InputError& e) {
+      span.record.fields.clear();  // next() set span.record.line before it threw
+      span.error = e.message();
+      scan.skip_line(span.record.line);
+    }
+    span.begin = scan.record_begin();
+    span.content_end = scan.record_content_end();
+    span.end = scan.position();
+    span.complete = scan.record_ended();
+    if (!visit(span)) return;
+  }
 }
 
 CsvTable parse_csv(std::string_view text, const std::string& file) {
@@ -123,6 +161,10 @@ CsvTable parse_csv(std::string_view text, const std::string& file) {
   }
   table.header = rec.fields;
   while (scan.next(rec, table.header)) {
+    if (rec.fields.size() < table.header.size() && !scan.record_ended())
+      throw InputError(file, rec.line, "",
+                       "incomplete last row: the file ends inside it (a sweep was interrupted or is still "
+                       "writing; `occult sweep` removes it when it resumes)");
     if (rec.fields.size() != table.header.size())
       throw InputError(file, rec.line, "",
                        "record has " + std::to_string(rec.fields.size()) + " fields, the header has " +
@@ -133,15 +175,9 @@ CsvTable parse_csv(std::string_view text, const std::string& file) {
 }
 
 CsvTable read_csv_file(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw InputError(path, 0, "", "is a directory, not a CSV file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, 0, "", std::string("cannot open: ") + std::strerror(errno));
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  if (in.bad()) throw InputError(path, 0, "", "read error");
-  return parse_csv(buf.str(), path);
+  InputFile in(path);
+  // The table holds every field as a string: tens of bytes per byte of a dense CSV.
+  return parse_csv(in.read_all("results file", 24), in.name());
 }
 
 }  // namespace occult::report

@@ -90,43 +90,59 @@ void check_row(const ResultRow& r, const std::string& file) {
 
 }  // namespace
 
-Results load_results(const CsvTable& table) {
-  Results res;
-  res.file = table.file;
+ResultRowReader::ResultRowReader(const std::vector<std::string>& header, std::string file)
+    : file_(std::move(file)) {
+  auto column = [&](const std::string& name) {
+    for (std::size_t i = 0; i < header.size(); ++i)
+      if (header[i] == name) return long(i);
+    return -1L;
+  };
   // All missing columns in one message, in the contract's order, so one fix-up pass is enough.
   std::string missing;
   for (const std::string& name : results_csv_columns())
-    if (table.column(name) < 0) missing += (missing.empty() ? "" : ", ") + name;
+    if (column(name) < 0) missing += (missing.empty() ? "" : ", ") + name;
   if (!missing.empty()) {
     std::string first = missing.substr(0, missing.find(','));
-    throw InputError(table.file, 1, first,
+    throw InputError(file_, 1, first,
                      "missing column" + std::string(missing.find(',') == std::string::npos ? "" : "s") + " " +
                          missing + " (see docs/formats/results-csv.md)");
   }
-  std::vector<long> number_idx, text_idx, axis_idx;
-  for (const auto& c : number_columns()) number_idx.push_back(table.column(c.name));
-  for (const auto& c : text_columns()) text_idx.push_back(table.column(c.name));
-  for (std::size_t i = 0; i < table.header.size(); ++i) {
-    if (is_contract_column(table.header[i])) continue;
-    res.axis_names.push_back(table.header[i]);
-    axis_idx.push_back(static_cast<long>(i));
+  for (const auto& c : number_columns()) number_idx_.push_back(column(c.name));
+  for (const auto& c : text_columns()) text_idx_.push_back(column(c.name));
+  for (std::size_t i = 0; i < header.size(); ++i) {
+    if (is_contract_column(header[i])) continue;
+    axis_names_.push_back(header[i]);
+    axis_idx_.push_back(static_cast<long>(i));
   }
-  if (table.records.empty()) throw InputError(table.file, 0, "", "no data rows after the header");
+  columns_ = header.size();
+}
 
-  for (const auto& rec : table.records) {
-    ResultRow r;
-    r.line = rec.line;
-    const auto& ncols = number_columns();
-    for (std::size_t c = 0; c < ncols.size(); ++c)
-      r.*ncols[c].field =
-          parse_number(rec.fields[static_cast<std::size_t>(number_idx[c])], ncols[c], table.file, rec.line);
-    const auto& tcols = text_columns();
-    for (std::size_t c = 0; c < tcols.size(); ++c)
-      r.*tcols[c].field = rec.fields[static_cast<std::size_t>(text_idx[c])];
-    for (long i : axis_idx) r.axis_values.push_back(rec.fields[static_cast<std::size_t>(i)]);
-    check_row(r, table.file);
-    res.rows.push_back(std::move(r));
-  }
+ResultRow ResultRowReader::read(const CsvRecord& rec) const {
+  if (rec.fields.size() != columns_)
+    throw InputError(file_, rec.line, "",
+                     "record has " + std::to_string(rec.fields.size()) + " fields, the header has " +
+                         std::to_string(columns_));
+  ResultRow r;
+  r.line = rec.line;
+  const auto& ncols = number_columns();
+  for (std::size_t c = 0; c < ncols.size(); ++c)
+    r.*ncols[c].field =
+        parse_number(rec.fields[static_cast<std::size_t>(number_idx_[c])], ncols[c], file_, rec.line);
+  const auto& tcols = text_columns();
+  for (std::size_t c = 0; c < tcols.size(); ++c)
+    r.*tcols[c].field = rec.fields[static_cast<std::size_t>(text_idx_[c])];
+  for (long i : axis_idx_) r.axis_values.push_back(rec.fields[static_cast<std::size_t>(i)]);
+  check_row(r, file_);
+  return r;
+}
+
+Results load_results(const CsvTable& table) {
+  Results res;
+  res.file = table.file;
+  const ResultRowReader reader(table.header, table.file);
+  res.axis_names = reader.axis_names();
+  if (table.records.empty()) throw InputError(table.file, 0, "", "no data rows after the header");
+  for (const auto& rec : table.records) res.rows.push_back(reader.read(rec));
   return res;
 }
 

@@ -46,6 +46,22 @@ struct TextColumn {
 const std::vector<NumberColumn>& number_columns();
 const std::vector<TextColumn>& text_columns();
 
+// Reads records of a results CSV with a given header into typed rows, checked as load_results says.
+// The sweep's resume uses it too: a row counts as done only when `occult report` would accept it.
+class ResultRowReader {
+ public:
+  // InputError when a contract column is missing from `header`.
+  ResultRowReader(const std::vector<std::string>& header, std::string file);
+  ResultRow read(const CsvRecord& rec) const;  // InputError(file, line, column, ...) when malformed
+  const std::vector<std::string>& axis_names() const { return axis_names_; }
+
+ private:
+  std::string file_;
+  std::size_t columns_ = 0;
+  std::vector<long> number_idx_, text_idx_, axis_idx_;
+  std::vector<std::string> axis_names_;
+};
+
 // Checks every contract column is present and every cell well formed: numbers finite and >= 0, whole
 // numbers >= 1 where the column counts things, fractions in [0, 1], t_total_s > 0, a known strategy
 // spelling, non-empty identity fields, at least one data row. Throws InputError(file, line, column, ...).

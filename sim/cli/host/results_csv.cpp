@@ -3,12 +3,10 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <sstream>
+#include <map>
 
 #include "sim/core/error.hpp"
+#include "sim/core/input_file.hpp"
 
 namespace occult::cli {
 namespace {
@@ -55,11 +53,14 @@ double phase(const StrategyRun& r, const std::string& name) {
 std::string run_id(const Scenario& s, const std::string& strategy, const std::string& placement) {
   // FNV-1a 64 over the canonical JSON (keys sorted) of everything that determines the result. The
   // profile's contents count, not only its path: a re-measured profile must not resume old rows.
+  // Read once per process: a sweep asks for every point's ids, and the file does not change meanwhile.
+  static std::map<std::string, std::string> profiles;
   std::string profile;
   if (!s.profile_path.empty()) {
-    std::ifstream in(s.profile_path, std::ios::binary);
-    if (!in) throw InputError(s.profile_path, 0, "calibration.profile", "cannot be read");
-    profile.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    auto it = profiles.find(s.profile_path);
+    if (it == profiles.end())
+      it = profiles.emplace(s.profile_path, InputFile(s.profile_path).read_all("calibration profile")).first;
+    profile = it->second;
   }
   const std::string text = nlohmann::json{
       {"config", s.resolved},
@@ -122,34 +123,6 @@ std::string csv_rows(const ScenarioResult& res,
     out += join_cells(quoted) + "\n";
   }
   return out;
-}
-
-std::set<std::string> existing_run_ids(const std::string& path, const std::string& header) {
-  std::set<std::string> ids;
-  if (!std::filesystem::exists(path)) return ids;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path, 0, "", "cannot read the results file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  if (text.empty()) return ids;
-  if (text.back() != '\n') {
-    // An interrupted write left half a row: drop it so the row is simulated again.
-    text.erase(text.rfind('\n') == std::string::npos ? 0 : text.rfind('\n') + 1);
-    std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-    if (text.empty()) return ids;
-  }
-  std::istringstream lines(text);
-  std::string line;
-  std::getline(lines, line);
-  if (line != header)
-    throw InputError(
-        path, 1, "header",
-        "this file holds results of another sweep (its columns differ: different sweep axes or an "
-        "older format); write to a new file with -o");
-  while (std::getline(lines, line))
-    if (!line.empty()) ids.insert(line.substr(0, line.find(',')));
-  return ids;
 }
 
 }  // namespace occult::cli

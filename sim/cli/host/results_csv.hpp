@@ -1,7 +1,6 @@
 #pragma once
 // The sweep results CSV (docs/formats/results-csv.md, a contract with `occult report`): fixed columns,
 // then one column per sweep axis; one row per (sweep point, strategy, placement), keyed by run_id.
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,10 +17,5 @@ std::string run_id(const Scenario& s, const std::string& strategy, const std::st
 std::string csv_header(const std::vector<std::string>& axis_keys);
 // The rows of one point; `axes` are (key, TOML literal) of the point.
 std::string csv_rows(const ScenarioResult& r, const std::vector<std::pair<std::string, std::string>>& axes);
-
-// Reads the run ids already in `path` (none when it does not exist). The header must be `header`
-// (else InputError: the file belongs to another sweep); a torn last line (an interrupted write) is
-// removed from the file.
-std::set<std::string> existing_run_ids(const std::string& path, const std::string& header);
 
 }  // namespace occult::cli

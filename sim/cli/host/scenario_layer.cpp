@@ -109,7 +109,7 @@ LayerPlacement scenario_placement(const Scenario& s, const std::string& name, co
 
 nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost, const Trace* trace,
                                        int layer, const std::string& placement, const std::string& timeline,
-                                       bool progress) {
+                                       bool progress, bool verbose) {
   const int groups = s.devices / s.ep_size;
   WorkloadRouting routing;  // group 0's; each further group's reuses its buffers
   const Workload w = s.workload();
@@ -141,11 +141,11 @@ nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost,
     o.flow_model = s.flow_model;
     o.fluid_quantum = s.fluid_quantum;
     o.progress = progress;
+    o.verbose = verbose;
     if (!timeline.empty() && layer == 0)
       o.timeline_path = timeline + sanitize(spec.name()) + "." + sanitize(placement) + ".json";
     const LayerSimResult res = simulate_layer(s.topology, w, o);
     run.plan = {};  // later strategies fork smaller processes
-    if (!routing_note.empty()) notes.push_back(routing_note);
     nlohmann::json j = {{"strategy", spec.name()},
                         {"placement", placement},
                         {"layer", layer},
@@ -159,7 +159,8 @@ nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost,
                         {"intra_ratio", m.intra_ratio},
                         {"kept_choices", run.fidelity.choice_fraction()},
                         {"kept_gate_mass", run.fidelity.mass_fraction()},
-                        {"notes", notes}};
+                        {"notes", routing_note.empty() ? std::vector<std::string>{} : std::vector<std::string>{routing_note}},
+                        {"details", notes}};
     if (!o.timeline_path.empty()) j["timeline"] = o.timeline_path;
     out.push_back(std::move(j));
   }

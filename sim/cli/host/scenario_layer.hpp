@@ -20,6 +20,6 @@ LayerPlacement scenario_placement(const Scenario& s, const std::string& placemen
 // a path prefix for Chrome traces.
 nlohmann::json simulate_scenario_layer(const Scenario& s, const CostModel& cost, const Trace* trace,
                                        int layer, const std::string& placement, const std::string& timeline,
-                                       bool progress);
+                                       bool progress, bool verbose = false);
 
 }  // namespace occult::cli

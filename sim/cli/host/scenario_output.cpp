@@ -90,13 +90,14 @@ nlohmann::json scenario_result_json(const ScenarioResult& res) {
           {"cost_model", res.cost_model},
           {"profile", res.profile_tag},
           {"notes", res.notes},
+          {"details", res.details},
           {"units",
            {{"time", "seconds per MoE layer (mean over simulated layers)"},
             {"bytes", "bytes per layer, one direction (dispatch; combine moves the same)"}}},
           {"runs", runs}};
 }
 
-void print_result(const ScenarioResult& res, std::FILE* out) {
+void print_result(const ScenarioResult& res, std::FILE* out, bool verbose) {
   const Scenario& s = res.scenario;
   std::fprintf(out, "occult simulate: %s (%s)\n", s.name.c_str(), s.file.c_str());
   if (!s.description.empty()) std::fprintf(out, "  %s\n", s.description.c_str());
@@ -156,6 +157,8 @@ void print_result(const ScenarioResult& res, std::FILE* out) {
                      r.kept_choices, r.kept_gate_mass);
   }
   for (const auto& n : res.notes) std::fprintf(out, "note: %s\n", n.c_str());
+  if (verbose)
+    for (const auto& n : res.details) std::fprintf(out, "detail: %s\n", n.c_str());
 }
 
 }  // namespace occult::cli

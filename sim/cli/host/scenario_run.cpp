@@ -130,7 +130,7 @@ ScenarioResult run_scenario(const Scenario& s, const RunOptions& opt) {
       [&](int i) {
         return simulate_scenario_layer(s, cost, trace ? &*trace : nullptr, i % L,
                                        s.placements[std::size_t(i / L)], timeline,
-                                       opt.progress && opt.jobs <= 1)
+                                       opt.progress && opt.jobs <= 1, opt.verbose && opt.jobs <= 1)
             .dump();
       },
       [&](int i, const std::string& out) {
@@ -143,7 +143,7 @@ ScenarioResult run_scenario(const Scenario& s, const RunOptions& opt) {
         }
       });
 
-  std::set<std::string> notes;
+  std::set<std::string> notes, details;
   for (int p = 0; p < P; ++p) {
     const std::size_t first_run = res.runs.size();
     for (std::size_t k = 0; k < s.strategies.size(); ++k) {
@@ -152,6 +152,7 @@ ScenarioResult run_scenario(const Scenario& s, const RunOptions& opt) {
         const auto& j = per_job[std::size_t(p * L + l)].at(k);
         layers.push_back(&j);
         for (const auto& n : j.at("notes")) notes.insert(n.get<std::string>());
+        for (const auto& n : j.at("details")) details.insert(n.get<std::string>());
       }
       res.runs.push_back(average(layers));
     }
@@ -163,6 +164,7 @@ ScenarioResult run_scenario(const Scenario& s, const RunOptions& opt) {
         res.runs[r].speedup_vs_standard = standard->total_s / res.runs[r].total_s;
   }
   res.notes.insert(res.notes.end(), notes.begin(), notes.end());
+  res.details.assign(details.begin(), details.end());
   if (!opt.timeline_path.empty()) {
     // With a single run the user gets exactly the file they named.
     if (res.runs.size() == 1) {

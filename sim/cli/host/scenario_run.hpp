@@ -40,13 +40,15 @@ struct ScenarioResult {
   Scenario scenario;
   std::string cost_model;          // CostModel::describe()
   std::string profile_tag;         // CostModel::tag(): "roofline" or the profile path
-  std::vector<std::string> notes;  // what the user should know (tiled traces, link corrections, ...)
+  std::vector<std::string> notes;    // what the user should know (tiled traces, roofline fallbacks, ...)
+  std::vector<std::string> details;  // what -v shows too: each link correction applied
   std::vector<StrategyRun> runs;   // placements outer, strategies inner, in scenario order
 };
 
 struct RunOptions {
   int jobs = 1;               // parallel forked jobs (one per placement and layer)
   bool progress = false;      // progress lines on stderr
+  bool verbose = false;       // also what each simulation builds, and every link correction
   std::string timeline_path;  // Chrome/Perfetto trace of the first layer of each run
 };
 
@@ -54,6 +56,7 @@ ScenarioResult run_scenario(const Scenario& s, const RunOptions& opt);
 
 nlohmann::json scenario_result_json(const ScenarioResult& r);
 // A table for people, with the units and a legend.
-void print_result(const ScenarioResult& r, std::FILE* out);
+// `verbose`: also the details (every link correction the profile applied).
+void print_result(const ScenarioResult& r, std::FILE* out, bool verbose = false);
 
 }  // namespace occult::cli

@@ -206,8 +206,9 @@ std::vector<SummaryRow> summarize(const Validation& v) {
   for (const auto& g : groups)
     for (const auto& c : classes)
       if (auto sel = select(g, c); !sel.empty()) out.push_back({g, c, error_stats(sel)});
-  for (const auto& c : classes)
-    if (auto sel = select("", c); !sel.empty()) out.push_back({"all", c, error_stats(sel)});
+  if (groups.size() > 1)  // with one machine and path the overall rows would repeat it
+    for (const auto& c : classes)
+      if (auto sel = select("", c); !sel.empty()) out.push_back({"all", c, error_stats(sel)});
   return out;
 }
 
