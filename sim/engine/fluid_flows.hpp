@@ -2,8 +2,8 @@
 // The fluid flow model: max-min bandwidth sharing of a layer's exchanges solved outside SimGrid, per
 // flow class, then handed to SimGrid as one delay per receiver and step (layer_dag.hpp picks it).
 //
-// Why: per pair is D^2 SimGrid flows; a bottleneck model (link drain) misses two things that per pair
-// has (docs/simulator.md, "Flow models"): max-min's tail (a receiver starved behind other senders'
+// Why: per pair is D^2 SimGrid flows; the link-drain model is O(links) but misses two things that per
+// pair has (docs/simulator.md, "Flow models"): max-min's tail (a receiver starved behind other senders'
 // bottlenecks ends after every link it uses could have drained), and traffic of consecutive steps that
 // overlaps in time (a device that has received its dispatch computes and starts its combine while
 // others still receive: on skewed routing that combine traffic slows the hot receivers' dispatch by
@@ -17,10 +17,11 @@
 //   chunk of dispatch, combine and the backward mirror) and the compute between them. A device starts a
 //   node when it has ended the node's predecessors; it ends an exchange when it has received all its
 //   data, a compute node after its duration. All exchanges are solved together.
-// How the rates are solved (exactly, or re-solved once a share of the live pairs has changed) is
-// fluid_solver.hpp's part.
-#include <cstdint>
-#include <span>
+// Rates are re-solved by progressive filling after pairs start or end: at once (quantum 0, exact), or
+// at most once per quantum (on a grid of absolute times); in between, pairs keep their rates, a pair
+// that joins a live class gets the class's rate at once (its links may be oversubscribed until the
+// solve), and a class that starts waits for the next solve.
+#include <unordered_map>
 #include <vector>
 
 #include "sim/engine/flow_groups.hpp"
@@ -35,6 +36,10 @@ struct FluidPair {
   double bytes = 0;
 };
 
+struct VectorHash {
+  std::size_t operator()(const std::vector<int>& v) const;
+};
+
 struct FluidNode {
   std::vector<int> preds;        // nodes a device must have ended before it starts this one
   std::vector<double> duration;  // compute node: per device seconds; exchange: the least per device
@@ -44,39 +49,23 @@ struct FluidNode {
 
 // A layer's graph of exchanges and compute, with its solution.
 struct FluidChain {
-  std::vector<double> capacity;  // per NetworkGraph link, bytes/s
+  std::vector<double> capacity;               // per NetworkGraph link, bytes/s
+  std::vector<std::vector<int>> class_links;  // per class: the links every one of its pairs crosses
+  std::unordered_map<std::vector<int>, int, VectorHash> class_index;
   std::vector<FluidPair> pairs;
   std::vector<FluidNode> nodes;
   int devices = 0;
-  // 0: the rates are re-solved at every pair start or end (exact). t > 0: once the pairs that started
-  // or ended since the last solve reach this share of the live pairs; in between, a class's pairs share
-  // the capacity its bottleneck link has for them (fluid_solver.hpp).
-  double tolerance = 0;
+  // Rates are re-solved at most once per this share of the shortest exchange's busiest-link drain time,
+  // rounded down to a power of two seconds (0: at every pair start or end, exact).
+  double quantum = 0;
   // Solution, per node and device: when the device starts it (gate) and ends it (end >= gate).
   std::vector<std::vector<double>> gate, end;
   bool solved = false;
-  // What the last solve did (benchmarks and the model note).
-  std::int64_t solves = 0, live_class_solves = 0;
-
-  // The class whose pairs cross exactly `links` (in route order): an existing one or a new one.
-  int add_class(std::span<const int> links);
-  std::size_t classes() const { return class_begin_.size() - 1; }
-  std::span<const int> class_links(int c) const {
-    return {class_link_.data() + class_begin_[std::size_t(c)],
-            class_begin_[std::size_t(c) + 1] - class_begin_[std::size_t(c)]};
-  }
 
   int add_compute(std::vector<int> preds, std::vector<double> duration);
   // Adds the pairs of `t` with their bytes times `scale` (a chunk's share) as one exchange node.
   int add_exchange(const NetworkGraph& net, const StepTraffic& t, double scale, std::vector<int> preds);
   void solve();
-
- private:
-  // Classes stored flat (a large cluster has millions): class c crosses
-  // class_link_[class_begin_[c], class_begin_[c + 1]); index_ is an open-addressing table of class ids.
-  std::vector<int> class_link_;
-  std::vector<std::size_t> class_begin_ = {0};
-  std::vector<int> index_;
 };
 
 // Bytes per link and per link class of one step (what layer_dag counts for the report).

@@ -101,7 +101,7 @@ class LayerDagBuilder {
   // layer's whole graph, the same as run() builds below (chunks included), before the first activity.
   void build_fluid_chain() {
     FluidChain& chain = fluid_chain_;
-    chain.tolerance = fluid_quantum_for(opt_, d_);
+    chain.quantum = fluid_quantum_for(opt_, d_);
     auto per_device = [&](const std::vector<double>& secs, double share) {
       std::vector<double> out(d_, 0.0);
       for (int d = 0; d < d_; ++d) out[d] = at(secs, d) * share;

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <string>
-#include <vector>
 
 #include "sim/engine/fluid_flows.hpp"
 #include "tests/host/test_engine_util.hpp"
@@ -19,8 +18,7 @@ namespace {
 FluidChain hand_chain(double scale = 1) {
   FluidChain c;
   c.capacity = {1, 1, 10};
-  for (const std::vector<int>& links : std::vector<std::vector<int>>{{0}, {0, 1}, {1}, {2, 0}})
-    c.add_class(links);
+  c.class_links = {{0}, {0, 1}, {1}, {2, 0}};
   c.add_compute({}, {0, 0, 0, 1, 0, 0, 0, 0});
   c.nodes.push_back({{0}, {}, true});
   c.pairs = {{0, 4, 0, 1, -1, 0, 1 * scale},
@@ -57,8 +55,8 @@ TEST(FluidFlows, ChainedStepsShareLinksWhenTheyOverlap) {
   FluidChain c = hand_chain();
   c.add_compute({1}, {0, 0, 0, 0, 1, 0, 0, 0});
   c.nodes.push_back({{2}, {}, true});
-  EXPECT_EQ(c.add_class(std::vector<int>{1}), 2);  // the class of pair 2's route
-  c.pairs.push_back({4, 0, 2, 3, -1, 0, 1});
+  c.class_links.push_back({1});
+  c.pairs.push_back({4, 0, 4, 3, -1, 0, 1});
   c.solve();
   EXPECT_NEAR(c.gate[3][4], 3.5, 1e-9);
   EXPECT_NEAR(c.end[1][6], 4.5, 1e-6);
@@ -76,25 +74,19 @@ TEST(FluidFlows, NodeWaitsForItsLatestPredecessor) {
   EXPECT_NEAR(c.gate[3][4], 2.5, 1e-9);  // node 1 ends at 2.5, node 2 at 0
 }
 
-// With a tolerance, rates are re-solved only once the pairs that started or ended since the last solve
-// reach that share of the live pairs. At 0.5: the solve at t = 0 freezes pairs 0 and 1 on A (1/2 each)
-// and pair 2 on B (the 1/2 pair 1 leaves it). Pair 3 starts at 1: one change for four live pairs, no
-// solve; it joins A's group, whose three pairs share A (1/3 each) and end at 2.5 (as exact). Until the
-// next solve B still counts pair 1 at its solved 1/2, so pair 2 keeps 1/2 (exact: 2/3) and has 1.75 B
-// left at 2.5, when three ends force a solve: alone on B it ends at 4.25 (exact: 4).
-TEST(FluidFlows, ToleranceDefersResolves) {
+// With a quantum, rates are re-solved at most once per quantum: here 0.5 of the exchange's busiest drain
+// (B, 4 s), so every 2 s. Pairs 0, 1, 2 start at 0 (solved: 1/2 each on A and B). Pair 3 starts at 1,
+// but A has nothing spare, so it waits for the solve at 2: pairs 0 and 1 keep A's halves and end at 2
+// (exact: 2.5); then pair 3 is alone on A and ends at 2.5 (as exact), pair 2 alone on B ends at 4.
+TEST(FluidFlows, QuantumDefersResolvesToTheQuantum) {
   FluidChain coarse = hand_chain();
-  coarse.tolerance = 0.5;
+  coarse.quantum = 0.5;
   coarse.solve();
   const auto& end = coarse.end[1];
-  EXPECT_NEAR(end[4], 2.5, 1e-9);
-  EXPECT_NEAR(end[5], 2.5, 1e-9);
+  EXPECT_NEAR(end[4], 2.0, 1e-9);
+  EXPECT_NEAR(end[5], 2.0, 1e-9);
   EXPECT_NEAR(end[7], 2.5, 1e-9);
-  EXPECT_NEAR(end[6], 4.25, 1e-9);
-  EXPECT_EQ(coarse.solves, 2);
-  FluidChain exact = hand_chain();
-  exact.solve();
-  EXPECT_GT(exact.solves, coarse.solves);
+  EXPECT_NEAR(end[6], 4.0, 1e-9);
 }
 
 // A uniform all-to-all on a rail-optimized cluster: all senders start together and every class drains
