@@ -22,6 +22,7 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SIMGRID = "SimGrid CM02 max-min sharing (crosstraffic off, weight-S 0, no TCP window); "
 CASES = {
     "shared-1024": "scenarios/shared/dsv3-ep1024-strided.toml",
     "shared-16384": "scenarios/shared/dsv3-ep16384-strided.toml",
@@ -37,7 +38,8 @@ def measure(occult, scenario):
         wall, user, sys_s, rss_kb = t.read().split()[-4:]
     runs = json.loads(out)["runs"]
     return {"wall_s": float(wall), "cpu_s": float(user) + float(sys_s), "peak_MiB": int(rss_kb) / 1024,
-            "model": runs[0]["network_model"].split(";")[0],
+            # The model's own part of the network line (link drain and grouped lead with SimGrid's).
+            "model": runs[0]["network_model"].removeprefix(SIMGRID).split(";")[0],
             "layer_ms": {r["strategy"]: 1e3 * r["total_s"] for r in runs}}
 
 
