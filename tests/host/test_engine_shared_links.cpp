@@ -60,11 +60,13 @@ TEST_P(SharedUplink, TwoGroupsOnOneUplinkGetHalfEach) {
 }
 
 INSTANTIATE_TEST_SUITE_P(FlowModels, SharedUplink,
-                         ::testing::Values(FlowModel::PerPair, FlowModel::Fluid, FlowModel::Auto),
+                         ::testing::Values(FlowModel::PerPair, FlowModel::Fluid, FlowModel::LinkDrain,
+                                           FlowModel::Auto),
                          [](const ::testing::TestParamInfo<FlowModel>& p) {
-                           return std::string(p.param == FlowModel::PerPair ? "PerPair"
-                                              : p.param == FlowModel::Fluid ? "Fluid"
-                                                                            : "Auto");
+                           return std::string(p.param == FlowModel::PerPair     ? "PerPair"
+                                              : p.param == FlowModel::Fluid     ? "Fluid"
+                                              : p.param == FlowModel::LinkDrain ? "LinkDrain"
+                                                                                : "Auto");
                          });
 
 // The uplink port of every route from a leaf, as names.
