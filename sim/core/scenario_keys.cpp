@@ -47,6 +47,16 @@ const std::vector<ScenarioKey>& scenario_keys() {
       {"cluster.nvlink_GBps", "number", "override the NVLink bandwidth per GPU, GB/s per direction"},
       {"cluster.pcie_GBps", "number", "override the GPU-to-PCIe-switch bandwidth, GB/s per direction"},
       {"cluster.oversubscription", "number", "override the fabric's leaf uplink oversubscription (>= 1)"},
+      {"cluster.pod_oversubscription", "number",
+       "override a 3-level fat tree's pod uplink oversubscription (>= 1; docs/topologies.md)"},
+      {"cluster.ecmp", "string",
+       "override how fat-tree switches spread flows over their uplinks: spray (ideal adaptive routing) or "
+       "hash (static per-flow ECMP; docs/topologies.md)"},
+      {"cluster.ecmp_seed", "integer", "override the hashed ECMP seed (the same seed, the same paths)"},
+      {"cluster.group_placement", "string",
+       "where the expert-parallel groups sit: blocked (default: group g on nodes [g n, (g + 1) n)), strided "
+       "(node j of group g on node j x groups + g, as a scheduler unaware of expert parallelism spreads "
+       "them) or random (a shuffle of the nodes under the scenario's seed)"},
 
       {"compare.strategies", "string list", "strategies to simulate (default [\"standard\", \"occult\"])"},
       {"compare.placements", "string list",

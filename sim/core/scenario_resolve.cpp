@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 
 #include "sim/core/error.hpp"
+#include "sim/core/group_placement.hpp"
 #include "sim/core/memory_budget.hpp"
 #include "sim/core/scenario.hpp"
 #include "sim/core/scenario_impl.hpp"
@@ -197,6 +198,16 @@ void resolve_cluster(Resolver& r, Scenario& s) {
   gbps("cluster.pcie_GBps", t.pcie);
   if (r.has("cluster.oversubscription"))
     t.oversubscription = r.number("cluster.oversubscription", t.oversubscription, 1.0, 1e6);
+  if (r.has("cluster.pod_oversubscription"))
+    t.pod_oversubscription = r.number("cluster.pod_oversubscription", t.pod_oversubscription, 1.0, 1e6);
+  if (r.has("cluster.ecmp")) {
+    const std::string e = r.str("cluster.ecmp", "spray");
+    if (e != "spray" && e != "hash") r.fail("cluster.ecmp", "'" + e + "' is not valid (valid: spray, hash)");
+    t.ecmp = e == "hash" ? Ecmp::Hash : Ecmp::Spray;
+    if (t.ecmp == Ecmp::Hash && t.fabric != Fabric::FatTree && t.fabric != Fabric::RailOptimized)
+      r.fail("cluster.ecmp", "hash needs a fat-tree or rail-optimized fabric (the others route one path)");
+  }
+  if (r.has("cluster.ecmp_seed")) t.ecmp_seed = std::uint64_t(r.integer("cluster.ecmp_seed", 0, 0, kBig));
   // Overrides can break the topology (a torus whose dimensions no longer match): check again.
   const char* size_key = r.has("cluster.gpus_per_node") ? "cluster.gpus_per_node"
                          : r.has("cluster.nodes")       ? "cluster.nodes"
@@ -231,6 +242,13 @@ void resolve_cluster(Resolver& r, Scenario& s) {
   if (ep > t.gpus_per_node ? ep % t.gpus_per_node != 0 : t.gpus_per_node % ep != 0)
     r.fail(ep_key, "an expert-parallel group of " + std::to_string(ep) + " GPUs must span whole nodes of " +
                        std::to_string(t.gpus_per_node) + " GPUs or divide one");
+  if (r.has("cluster.group_placement")) {
+    const GroupPlacement gp = r.at("cluster.group_placement", [&] {
+      return parse_group_placement(r.str("cluster.group_placement", ""));
+    });
+    const int nodes = (D + t.gpus_per_node - 1) / t.gpus_per_node;
+    t.node_of = group_node_order(gp, nodes, D / ep, s.seed);
+  }
   s.ep_size = ep;
   s.topology = std::move(t);
   s.devices = D;
@@ -289,7 +307,8 @@ void resolve_rest(Resolver& r, Scenario& s) {
     r.fail("execution.transport", "'" + s.execution.transport + "' is not valid (valid: nccl, p2p)");
   s.execution.nccl_mode = r.str("execution.nccl_mode", "blocking");
   if (s.execution.nccl_mode != "blocking" && s.execution.nccl_mode != "nonblocking")
-    r.fail("execution.nccl_mode", "'" + s.execution.nccl_mode + "' is not valid (valid: blocking, nonblocking)");
+    r.fail("execution.nccl_mode",
+           "'" + s.execution.nccl_mode + "' is not valid (valid: blocking, nonblocking)");
   const std::string counts = r.str("execution.counts", "fused");
   if (counts != "fused" && counts != "sync")
     r.fail("execution.counts", "'" + counts + "' is not valid (valid: fused, sync)");

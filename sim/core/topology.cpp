@@ -67,6 +67,15 @@ void read_fabric(TableReader& top, TopologySpec& t) {
   t.nics_per_node = r.integer("nics_per_node", t.gpus_per_node);
   t.oversubscription = r.number("oversubscription", 1.0);
   t.levels = r.integer("levels", 2);
+  t.pod_oversubscription = r.number("pod_oversubscription", 1.0);
+  const std::string ecmp = r.text("ecmp", std::string("spray"));
+  if (ecmp == "hash")
+    t.ecmp = Ecmp::Hash;
+  else if (ecmp != "spray")
+    r.fail("ecmp", "unknown value '" + ecmp + "' (spray, hash)");
+  const std::int64_t seed = r.integer("ecmp_seed", 0);
+  if (seed < 0) r.fail("ecmp_seed", "must be >= 0");
+  t.ecmp_seed = std::uint64_t(seed);
   t.radix = r.integer("radix", 64);
   t.torus_dims = r.int_list("torus_dims");
   t.dragonfly_groups = r.integer("dragonfly_groups", 0);
@@ -160,7 +169,11 @@ void validate_topology(const TopologySpec& t, const std::string& where) {
     bad("fabric.nics_per_node", "must be >= 1 and divide gpus_per_node");
   if (!(t.oversubscription >= 1) || !std::isfinite(t.oversubscription))
     bad("fabric.oversubscription", "must be >= 1");
+  if (!(t.pod_oversubscription >= 1) || !std::isfinite(t.pod_oversubscription))
+    bad("fabric.pod_oversubscription", "must be >= 1");
   if (t.radix < 2) bad("fabric.radix", "must be >= 2");
+  if (t.ecmp == Ecmp::Hash && t.fabric != Fabric::FatTree && t.fabric != Fabric::RailOptimized)
+    bad("fabric.ecmp", "hash needs a fat-tree or rail-optimized fabric (the others route one path)");
   if ((t.fabric == Fabric::FatTree || t.fabric == Fabric::RailOptimized) && t.levels != 2 && t.levels != 3)
     bad("fabric.levels", "must be 2 or 3");
   if (t.fabric == Fabric::Torus) {

@@ -11,6 +11,7 @@
 // at the same time are merged (see aggregate_step). On a rail-optimized cluster with PXN a group is
 // (source node, destination GPU, ready-time bucket): about 2 D N flows instead of D^2 when the senders
 // of a node are ready together.
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -36,8 +37,9 @@ struct StepTraffic {
 template <class Fn>
 void for_each_routed_pair(const NetworkGraph& net, const StepTraffic& t, int devices, std::vector<int>& route,
                           Fn&& fn) {
+  // Block-diagonal plans store only their blocks (the band is the same for the transposed matrix).
   for (int s = 0; s < devices; ++s)
-    for (int d = 0; d < devices; ++d) {
+    for (int d = t.rows->band_begin(s), end = std::min(devices, t.rows->band_end(s)); d < end; ++d) {
       const std::int64_t r = d == s ? 0 : t.at(s, d);
       if (r == 0) continue;
       const int split = net.route(s, d, route);

@@ -96,7 +96,9 @@ std::string model_note(const SimOptions& opt, int devices) {
 // busiest links (ids of the first block's graph).
 nlohmann::json run_block(const TopologySpec& topo, const LayerWork& w, const SimOptions& opt,
                          std::size_t top) {
-  const NetworkGraph net(topo, w.plan->shape.devices, opt.links);
+  TopologySpec block_topo = topo;
+  block_topo.node_of.clear();  // a block runs on the first block's nodes (find_block_split checked them)
+  const NetworkGraph net(block_topo, w.plan->shape.devices, opt.links);
   const DagResult dag = run_layer_dag(net, w, opt);
   nlohmann::json j;
   j["makespan"] = dag.makespan;
@@ -179,7 +181,9 @@ LayerSimResult simulate_layer(const TopologySpec& topo, const LayerWork& work, c
                         : plan.shape.devices;
   if (block < plan.shape.devices) {
     const NetworkGraph full(topo, plan.shape.devices, opt.links);
-    const NetworkGraph first(topo, block, opt.links);
+    TopologySpec first_topo = topo;
+    first_topo.node_of.clear();
+    const NetworkGraph first(first_topo, block, opt.links);
     const BlockSplit split = find_block_split(full, first, plan, block);
     if (split.blocks > 0) {
       LayerSimResult r = simulate_blocks(topo, work, opt, full, split);

@@ -1,6 +1,9 @@
 #include "sim/engine/network_graph.hpp"
 
 #include <algorithm>
+#include <cmath>
+
+#include "sim/core/error.hpp"
 
 namespace occult {
 
@@ -32,8 +35,31 @@ NetworkGraph::NetworkGraph(const TopologySpec& topo, int devices, const LinkCorr
     floor_[c] = lookup(corrections.floor_latency_s, name, -1.0);
     message_[c] = lookup(corrections.message_s, name, 0.0);
   }
+  if (!topo.node_of.empty()) {
+    // A permutation of the simulated nodes: each physical node holds one simulated node.
+    std::vector<char> seen(std::size_t(nodes_), 0);
+    bool ok = int(topo.node_of.size()) == nodes_;
+    for (int n : topo.node_of) {
+      ok = ok && n >= 0 && n < nodes_ && !seen[std::size_t(n)];
+      if (ok) seen[std::size_t(n)] = 1;
+    }
+    if (!ok)
+      throw InputError(topo.source, 0, "node_of",
+                       "must be a permutation of the " + std::to_string(nodes_) + " simulated nodes");
+    node_of_ = topo.node_of;
+  }
   build_intra();
   if (nodes_ > 1) build_fabric();
+}
+
+int NetworkGraph::hash_port(int a, int b, int level, int ports) const {
+  // splitmix64 of (seed, a, b, level): deterministic, and independent between levels and seeds.
+  std::uint64_t x = topo_.ecmp_seed * 0x9e3779b97f4a7c15ULL + (std::uint64_t(unsigned(a)) << 32) +
+                    std::uint64_t(unsigned(b)) + (std::uint64_t(unsigned(level)) << 60);
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  x ^= x >> 31;
+  return int(x % std::uint64_t(ports));
 }
 
 int NetworkGraph::add(std::string name, LinkClass cls, const LinkParams& p, int node, double factor) {
@@ -104,27 +130,34 @@ void NetworkGraph::build_fabric() {
   switch (topo_.fabric) {
     case Fabric::FatTree:
     case Fabric::RailOptimized: {
-      // Leaves have radix/2 ports down; their uplinks (radix/2 / oversubscription ports) are one bundle:
-      // a fluid model of ideal ECMP. Higher levels are not oversubscribed.
+      // Leaves have radix/2 ports down and radix/2 / oversubscription ports up; with 3 levels, radix/2
+      // leaves form a pod whose uplinks carry its leaves' uplink capacity / pod_oversubscription.
+      // Spraying (ideal adaptive routing) makes a switch's uplinks one bundle of their summed capacity;
+      // hashed ECMP keeps one link per port and each flow takes one of them.
       nics_per_leaf_ = std::max(1, topo_.radix / 2);
       leaves_per_rail_ = ceil_div(nodes_, nics_per_leaf_);
       const int leaves = topo_.fabric == Fabric::RailOptimized ? leaves_per_rail_ * topo_.nics_per_node
                                                                : ceil_div(nics, nics_per_leaf_);
-      const double leaf_factor = nics_per_leaf_ / topo_.oversubscription;
-      for (int l = 0; l < leaves; ++l) {
-        const std::string name = "leaf" + std::to_string(l) + ".uplinks";
-        leaf_up_.push_back(add(name + ".up", LinkClass::Network, topo_.fabric_link, -1, leaf_factor));
-        leaf_down_.push_back(add(name + ".down", LinkClass::Network, topo_.fabric_link, -1, leaf_factor));
-      }
-      if (topo_.levels == 3) {
-        leaves_per_pod_ = std::max(1, topo_.radix / 2);
-        for (int p = 0; p < ceil_div(leaves, leaves_per_pod_); ++p) {
-          const std::string name = "pod" + std::to_string(p) + ".uplinks";
-          const double f = leaf_factor * leaves_per_pod_;
-          pod_up_.push_back(add(name + ".up", LinkClass::Network, topo_.fabric_link, -1, f));
-          pod_down_.push_back(add(name + ".down", LinkClass::Network, topo_.fabric_link, -1, f));
+      const bool hash = topo_.ecmp == Ecmp::Hash;
+      const double leaf_capacity = nics_per_leaf_ / topo_.oversubscription;  // in links
+      leaves_per_pod_ = std::max(1, topo_.radix / 2);
+      const double pod_capacity = leaf_capacity * leaves_per_pod_ / topo_.pod_oversubscription;
+      leaf_ports_ = hash ? std::max(1, int(std::lround(leaf_capacity))) : 1;
+      pod_ports_ = hash ? std::max(1, int(std::lround(pod_capacity))) : 1;
+      auto bundle = [&](std::vector<int>& up, std::vector<int>& down, const std::string& name, int ports,
+                        double capacity) {
+        for (int k = 0; k < ports; ++k) {
+          const std::string n = hash ? name + ".port" + std::to_string(k) : name;
+          const double f = hash ? 1.0 : capacity;
+          up.push_back(add(n + ".up", LinkClass::Network, topo_.fabric_link, -1, f));
+          down.push_back(add(n + ".down", LinkClass::Network, topo_.fabric_link, -1, f));
         }
-      }
+      };
+      for (int l = 0; l < leaves; ++l)
+        bundle(leaf_up_, leaf_down_, "leaf" + std::to_string(l) + ".uplinks", leaf_ports_, leaf_capacity);
+      if (topo_.levels == 3)
+        for (int p = 0; p < ceil_div(leaves, leaves_per_pod_); ++p)
+          bundle(pod_up_, pod_down_, "pod" + std::to_string(p) + ".uplinks", pod_ports_, pod_capacity);
       break;
     }
     case Fabric::Dragonfly: {
@@ -190,7 +223,7 @@ int NetworkGraph::intra_route(int a, int b, std::vector<int>& out) const {
   return int(begin);
 }
 
-int NetworkGraph::fabric_route(int s, int d, std::vector<int>& out) const {
+int NetworkGraph::fabric_route(int s, int d, int src_gpu, int dst_gpu, std::vector<int>& out) const {
   out.push_back(nic_up_[s]);
   int split = -1;
   switch (topo_.fabric) {
@@ -198,12 +231,20 @@ int NetworkGraph::fabric_route(int s, int d, std::vector<int>& out) const {
     case Fabric::RailOptimized: {
       const int ls = leaf_of(s), ld = leaf_of(d);
       if (ls != ld) {
-        out.push_back(leaf_up_[ls]);
+        // Spraying: one bundle per switch (port 0). Hashing: the leaf uplink leads to spine (or pod
+        // switch) k; within a pod that switch reaches the destination leaf on its port k too, across
+        // pods the pod uplink and the way down are hashed again.
+        const bool hash = topo_.ecmp == Ecmp::Hash;
+        const int k = hash ? hash_port(src_gpu, dst_gpu, 0, leaf_ports_) : 0;
+        out.push_back(leaf_up_[std::size_t(ls) * leaf_ports_ + k]);
         const int ps = ls / leaves_per_pod_, pd = ld / leaves_per_pod_;
-        if (!pod_up_.empty() && ps != pd) out.push_back(pod_up_[ps]);
+        const bool cross_pod = !pod_up_.empty() && ps != pd;
+        const int kp = cross_pod && hash ? hash_port(src_gpu, dst_gpu, 1, pod_ports_) : 0;
+        if (cross_pod) out.push_back(pod_up_[std::size_t(ps) * pod_ports_ + kp]);
         split = int(out.size());
-        if (!pod_up_.empty() && ps != pd) out.push_back(pod_down_[pd]);
-        out.push_back(leaf_down_[ld]);
+        if (cross_pod) out.push_back(pod_down_[std::size_t(pd) * pod_ports_ + kp]);
+        const int kd = cross_pod && hash ? hash_port(src_gpu, dst_gpu, 2, leaf_ports_) : k;
+        out.push_back(leaf_down_[std::size_t(ld) * leaf_ports_ + kd]);
       }
       break;
     }
@@ -259,6 +300,8 @@ int NetworkGraph::fabric_route(int s, int d, std::vector<int>& out) const {
 
 int NetworkGraph::route(int a, int b, std::vector<int>& out) const {
   out.clear();
+  a = physical(a);
+  b = physical(b);
   if (a / g_ == b / g_) return intra_route(a, b, out);
   const int ra = rail_of(a), rb = rail_of(b);
   int rail = ra;
@@ -269,7 +312,7 @@ int NetworkGraph::route(int a, int b, std::vector<int>& out) const {
     rail = rb;
   }
   if (topo_.intra == IntraNode::PCIe) out.push_back(pcie_up_[a]);
-  const int split = fabric_route(nic_of(a, rail), nic_of(b, rb), out);
+  const int split = fabric_route(nic_of(a, rail), nic_of(b, rb), a, b, out);
   if (topo_.intra == IntraNode::PCIe) out.push_back(pcie_down_[b]);
   return split;
 }

@@ -45,8 +45,14 @@ class NetworkGraph {
   void build_intra();
   void build_fabric();
   int intra_route(int src, int dst, std::vector<int>& out) const;
-  int fabric_route(int src_nic, int dst_nic, std::vector<int>& out) const;
+  int fabric_route(int src_nic, int dst_nic, int src_gpu, int dst_gpu, std::vector<int>& out) const;
   int nic_of(int gpu, int rail) const { return (gpu / g_) * topo_.nics_per_node + rail; }
+  // The physical GPU of simulated GPU `gpu` (TopologySpec::node_of).
+  int physical(int gpu) const {
+    return node_of_.empty() ? gpu : node_of_[std::size_t(gpu / g_)] * g_ + gpu % g_;
+  }
+  // Hashed ECMP: the uplink port (0 <= port < ports) a flow from GPU a to GPU b takes at `level`.
+  int hash_port(int a, int b, int level, int ports) const;
   int rail_of(int gpu) const { return (gpu % g_) / (g_ / topo_.nics_per_node); }
   int leaf_of(int nic) const;
 
@@ -63,9 +69,12 @@ class NetworkGraph {
   std::vector<int> pcie_up_, pcie_down_;      // per GPU
   std::vector<int> bridge_up_, bridge_down_;  // per PCIe switch
   std::vector<int> nic_up_, nic_down_;        // per NIC
-  std::vector<int> leaf_up_, leaf_down_;      // fat tree: per leaf uplink bundle
-  std::vector<int> pod_up_, pod_down_;        // 3-level fat tree: per pod uplink bundle
-  int leaves_per_rail_ = 0, nics_per_leaf_ = 1, leaves_per_pod_ = 1;
+  // Fat tree: per leaf (pod) its uplinks, leaf_ports_ (pod_ports_) each: one bundle when spraying,
+  // one link per port with hashed ECMP.
+  std::vector<int> leaf_up_, leaf_down_;
+  std::vector<int> pod_up_, pod_down_;  // 3 levels
+  int leaves_per_rail_ = 0, nics_per_leaf_ = 1, leaves_per_pod_ = 1, leaf_ports_ = 1, pod_ports_ = 1;
+  std::vector<int> node_of_;               // simulated node -> physical node; empty: the same
   std::vector<int> router_of_node_;        // dragonfly / torus
   std::vector<int> df_local_, df_global_;  // dragonfly: per (group, router, router), per (group, group)
   std::vector<int> torus_links_;           // torus: per (node, dim, dir)

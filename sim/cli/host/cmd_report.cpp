@@ -6,6 +6,7 @@
 #include "sim/cli/host/report_gnuplot.hpp"
 #include "sim/cli/host/report_html.hpp"
 #include "sim/cli/host/report_markdown.hpp"
+#include "sim/cli/host/report_shards.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/output_file.hpp"
 #include "sim/core/results_csv.hpp"
@@ -14,7 +15,7 @@ namespace occult::cli {
 namespace {
 
 struct ReportOptions {
-  std::string csv;
+  std::vector<std::string> inputs;
   std::string output = "-";
   std::string title = "occult scaling report";
   std::string plots_dir;
@@ -24,7 +25,8 @@ struct ReportOptions {
 
 // The command line as the footer shows it: what a reader types to make the same report again.
 std::string command_line(const ReportOptions& o) {
-  std::string cmd = "occult report " + o.csv;
+  std::string cmd = "occult report";
+  for (const auto& in : o.inputs) cmd += " " + in;
   if (o.output != "-") cmd += " -o " + o.output;
   if (o.format != "html") cmd += " --format " + o.format;
   if (o.title != ReportOptions{}.title) cmd += " --title '" + o.title + "'";
@@ -39,8 +41,22 @@ void write_output(const std::string& path, const std::string& text) {
 }
 
 void run(const ReportOptions& o) {
-  refuse_overwriting_input(o.output, {o.csv}, "output");
-  Results res = read_results(o.csv);
+  const std::vector<std::string> files = report::expand_results_paths(o.inputs);
+  refuse_overwriting_input(o.output, files, "output");
+  std::vector<Results> parts;
+  for (const auto& f : files) parts.push_back(read_results(f));
+  Results res;
+  if (parts.size() == 1) {
+    res = std::move(parts.front());
+  } else {
+    // Shards of one sweep: merged by run_id; duplicated and missing runs are said, not hidden.
+    report::MergedResults m = report::merge_results(parts);
+    std::cerr << "occult report: " << files.size() << " results files, " << m.results.rows.size() << " runs; "
+              << m.duplicates << " duplicated (" << m.conflicting << " with different results), " << m.missing
+              << " missing from the grid the files span\n";
+    for (const auto& note : m.notes) std::cerr << "occult report: warning: " << note << "\n";
+    res = std::move(m.results);
+  }
   report::Analysis a = report::analyze_results(res);
   report::PageInfo info{o.title, command_line(o)};
   std::string text;
@@ -71,8 +87,15 @@ void add_report_command(CLI::App& app) {
       "tables only). Markdown (--format md): the same summary and tables, no plots.\n"
       "Rows with equal inputs except strategy/placement form a configuration; speedup = layer time of its\n"
       "fastest standard row / layer time of the row. Input columns: docs/formats/results-csv.md.\n"
-      "Example: occult report out/default.csv -o out/report.html --plots-dir out/plots");
-  cmd->add_option("results", opts->csv, "results CSV written by `occult sweep`; '-': standard input")
+      "Several files, or folders of them (every *.csv inside), are the shards of one sweep (`occult sweep\n"
+      "--shard i/N`, one file per shard): runs are merged by run_id, and runs found in two files (kept\n"
+      "once) and points missing from the grid the files span (axis values x strategies x placements) are\n"
+      "listed on stderr; docs/sweeps-on-a-cluster.md has a Slurm recipe.\n"
+      "Example: occult report out/default.csv -o out/report.html --plots-dir out/plots\n"
+      "         occult report shards/ --format md -o report.md");
+  cmd->add_option(
+         "results", opts->inputs,
+         "results CSV written by `occult sweep` ('-': standard input), or several, or folders of them")
       ->required();
   cmd->add_option("-o,--output", opts->output, "report file; '-' for stdout")->capture_default_str();
   cmd->add_option("--title", opts->title, "page title")->capture_default_str();
