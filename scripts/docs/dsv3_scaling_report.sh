@@ -42,5 +42,5 @@ if [ "$report_only" = 0 ]; then
   done
   [ -n "$shard" ] && exit 0
 fi
-"$occult" report "$out" --format md --title "DeepSeek-V3 scaling, 8 to 16,384 GPUs" \
+"$occult" report "$out" --format md --title "DeepSeek-V3 scaling (the devices swept are listed below)" \
   -o reports/examples/dsv3-scaling.md
