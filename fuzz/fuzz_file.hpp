@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "sim/core/error.hpp"
@@ -31,6 +32,26 @@ int only_input_errors(const std::string& tag, const std::uint8_t* data, std::siz
     (void)read(path);
   } catch (const InputError&) {
   }
+  return 0;
+}
+
+// The body of a target for a format the project also writes: bytes that read (read(path)) must
+// write (write(value, path)) and read back to the same document (to_json(value)); bad input must be
+// InputError. A round trip that differs aborts, as a crash would.
+template <class Read, class Write, class ToJson>
+int round_trips(const std::string& tag, const std::uint8_t* data, std::size_t size, Read read, Write write,
+                ToJson to_json) {
+  static const std::string out = "/tmp/occult_fuzz_" + tag + "_out_" + std::to_string(getpid());
+  const std::string in = fresh_file(tag, data, size);
+  if (in.empty()) return 0;
+  decltype(read(in)) value;
+  try {
+    value = read(in);
+  } catch (const InputError&) {
+    return 0;
+  }
+  write(value, out);
+  if (to_json(read(out)) != to_json(value)) std::abort();
   return 0;
 }
 
